@@ -1,0 +1,1 @@
+//! CMS content types (RFC 5652).

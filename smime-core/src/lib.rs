@@ -1,0 +1,41 @@
+#![no_std]
+#![forbid(unsafe_code)]
+#![doc = "Streaming, allocation-free CMS (RFC 5652) and S/MIME (RFC 8551) core."]
+//!
+//! # Layers, top to bottom
+//!
+//! - [`cms`]: CMS content types as streaming encoders and decoders
+//!   (EnvelopedData today). Push-based: `write` bytes in, `finish` at the end;
+//!   output goes to an [`embedded_io::Write`] sink owned by the stage, so
+//!   stages compose like `io::Write` adapters.
+//! - [`backend`]: the traits private-key hardware implements (key-transport
+//!   decryption today), plus the software backend behind `soft-rsa`.
+//! - [`x509`]: a zero-copy certificate view.
+//! - [`pubkey`]: public-key operations without heap (RSA encryption on
+//!   fixed-size `crypto-bigint` integers).
+//! - [`cipher`]: streaming content ciphers and the algorithm [`cipher::Policy`].
+//! - [`ber`]: the push tokenizer, a borrowed slice reader, header encoding.
+//!
+//! # Contracts
+//!
+//! - **No heap.** Nothing in this crate allocates; it does not link `alloc`
+//!   unless the `soft-rsa` feature is on (the software RSA private key needs it).
+//! - **No panics on input.** Every input, however malformed, gives an
+//!   [`Error`]; lengths are checked, nesting is bounded ([`ber::MAX_DEPTH`]).
+//! - **Constant memory.** Streaming stages hold a fixed amount of state, set by
+//!   const generics and caller-provided scratch buffers; message size does not
+//!   change it.
+//! - **Secrets are zeroized** when dropped (content-encryption keys, cipher state).
+
+pub mod backend;
+pub mod ber;
+pub mod cipher;
+pub mod cms;
+pub mod error;
+pub mod oid;
+pub mod pubkey;
+#[cfg(feature = "soft-rsa")]
+pub mod soft;
+pub mod x509;
+
+pub use error::{Error, ErrorKind, Result};

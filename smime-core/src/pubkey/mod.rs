@@ -1,0 +1,3 @@
+//! Public-key operations without heap.
+pub mod rsa;
+pub use rsa::RsaPublicKeyRef;
