@@ -209,7 +209,7 @@ mod tests {
             parse_one(&[0x04, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0)
                 .unwrap_err()
                 .kind(),
-            ErrorKind::Truncated
+            ErrorKind::LengthOverflow
         );
         assert_eq!(parse_one(&[0x04, 0x80, 0, 0], 0).unwrap_err().kind(), ErrorKind::InvalidEncoding);
         assert_eq!(parse_one(&[0x30, 0x80, 0x04, 0x00], 0).unwrap_err().kind(), ErrorKind::Truncated);
