@@ -162,6 +162,11 @@ pub enum ErrorKind {
     DetachedContent,
     /// None of the recipient infos names any of the offered keys.
     NoMatchingRecipient,
+    /// A message needs at least one recipient.
+    NoRecipients,
+    /// The recipient is to be named by subject key identifier and its
+    /// certificate has none.
+    NoSubjectKeyId,
     /// Decryption failed. Deliberately uniform: wrong key, bad key transport
     /// padding, and bad content padding all look the same (RFC 3218).
     DecryptionFailed,
@@ -209,6 +214,10 @@ impl fmt::Display for ErrorKind {
                 f.write_str("encrypted content is detached (absent from the message)")
             }
             Self::NoMatchingRecipient => f.write_str("no recipient info matches any offered key"),
+            Self::NoRecipients => f.write_str("no recipients given"),
+            Self::NoSubjectKeyId => {
+                f.write_str("the recipient certificate has no subject key identifier")
+            }
             Self::DecryptionFailed => f.write_str("decryption failed"),
             Self::KeyUsage(e) => fmt::Display::fmt(e, f),
             Self::InvalidCertificate => f.write_str("invalid certificate"),
