@@ -27,6 +27,9 @@
 //!   change it.
 //! - **Secrets are zeroized** when dropped (content-encryption keys, cipher state).
 
+#[cfg(feature = "soft-rsa")]
+extern crate alloc;
+
 pub mod backend;
 pub mod ber;
 pub mod cipher;

@@ -55,3 +55,64 @@ pub const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1D, 0x13];
 pub const AUTHORITY_KEY_IDENTIFIER: &[u8] = &[0x55, 0x1D, 0x23];
 /// id-ce-extKeyUsage, 2.5.29.37
 pub const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1D, 0x25];
+
+/// id-RSASSA-PSS, 1.2.840.113549.1.1.10
+pub const RSASSA_PSS: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0A];
+/// sha1WithRSAEncryption, 1.2.840.113549.1.1.5
+pub const SHA1_WITH_RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x05];
+/// sha256WithRSAEncryption, 1.2.840.113549.1.1.11
+pub const SHA256_WITH_RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0B];
+/// sha384WithRSAEncryption, 1.2.840.113549.1.1.12
+pub const SHA384_WITH_RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0C];
+/// sha512WithRSAEncryption, 1.2.840.113549.1.1.13
+pub const SHA512_WITH_RSA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0D];
+/// id-ecPublicKey, 1.2.840.10045.2.1
+pub const EC_PUBLIC_KEY: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+
+/// id-at-commonName, 2.5.4.3
+pub const AT_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+/// id-at-surname, 2.5.4.4
+pub const AT_SURNAME: &[u8] = &[0x55, 0x04, 0x04];
+/// id-at-serialNumber, 2.5.4.5
+pub const AT_SERIAL_NUMBER: &[u8] = &[0x55, 0x04, 0x05];
+/// id-at-countryName, 2.5.4.6
+pub const AT_COUNTRY: &[u8] = &[0x55, 0x04, 0x06];
+/// id-at-localityName, 2.5.4.7
+pub const AT_LOCALITY: &[u8] = &[0x55, 0x04, 0x07];
+/// id-at-stateOrProvinceName, 2.5.4.8
+pub const AT_STATE: &[u8] = &[0x55, 0x04, 0x08];
+/// id-at-streetAddress, 2.5.4.9
+pub const AT_STREET: &[u8] = &[0x55, 0x04, 0x09];
+/// id-at-organizationName, 2.5.4.10
+pub const AT_ORGANIZATION: &[u8] = &[0x55, 0x04, 0x0A];
+/// id-at-organizationalUnitName, 2.5.4.11
+pub const AT_ORGANIZATIONAL_UNIT: &[u8] = &[0x55, 0x04, 0x0B];
+/// id-at-title, 2.5.4.12
+pub const AT_TITLE: &[u8] = &[0x55, 0x04, 0x0C];
+/// id-at-postalCode, 2.5.4.17
+pub const AT_POSTAL_CODE: &[u8] = &[0x55, 0x04, 0x11];
+/// id-at-givenName, 2.5.4.42
+pub const AT_GIVEN_NAME: &[u8] = &[0x55, 0x04, 0x2A];
+/// id-at-initials, 2.5.4.43
+pub const AT_INITIALS: &[u8] = &[0x55, 0x04, 0x2B];
+/// id-at-generationQualifier, 2.5.4.44
+pub const AT_GENERATION_QUALIFIER: &[u8] = &[0x55, 0x04, 0x2C];
+/// id-at-dnQualifier, 2.5.4.46
+pub const AT_DN_QUALIFIER: &[u8] = &[0x55, 0x04, 0x2E];
+/// id-at-pseudonym, 2.5.4.65
+pub const AT_PSEUDONYM: &[u8] = &[0x55, 0x04, 0x41];
+/// id-at-organizationIdentifier, 2.5.4.97
+pub const AT_ORGANIZATION_IDENTIFIER: &[u8] = &[0x55, 0x04, 0x61];
+/// emailAddress (PKCS #9), 1.2.840.113549.1.9.1
+pub const EMAIL_ADDRESS: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x01];
+/// domainComponent, 0.9.2342.19200300.100.1.25
+pub const DOMAIN_COMPONENT: &[u8] = &[0x09, 0x92, 0x26, 0x89, 0x93, 0xF2, 0x2C, 0x64, 0x01, 0x19];
+/// userId, 0.9.2342.19200300.100.1.1
+pub const USER_ID: &[u8] = &[0x09, 0x92, 0x26, 0x89, 0x93, 0xF2, 0x2C, 0x64, 0x01, 0x01];
+
+/// anyExtendedKeyUsage, 2.5.29.37.0
+pub const ANY_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1D, 0x25, 0x00];
+/// id-kp-clientAuth, 1.3.6.1.5.5.7.3.2
+pub const KP_CLIENT_AUTH: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+/// id-kp-emailProtection, 1.3.6.1.5.5.7.3.4
+pub const KP_EMAIL_PROTECTION: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04];

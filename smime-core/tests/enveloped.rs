@@ -146,7 +146,7 @@ fn lamps_examples_oaep_and_two_recipients() {
         let msg = read(&format!("examples-cms/binary-files/{f}"));
         let (pt, report) = decrypt_all_chunkings(&msg, &mut [bob_key()]).unwrap();
         assert_eq!(pt, expected, "{f}");
-        assert_eq!(report.cipher, ContentCipher::Aes256Cbc, "{f}");
+        assert!(matches!(report.cipher, ContentCipher::Aes128Cbc | ContentCipher::Aes256Cbc), "{f}");
     }
 }
 

@@ -518,6 +518,7 @@ where
     key_index: Option<usize>,
     unwrap_failed: bool,
     unsupported_match: bool,
+    candidates: Zeroizing<[Candidate; MAX_CANDIDATES]>,
     dec: Option<CbcDecryptor>,
     cipher: Option<ContentCipher>,
     rfc3218_failed: bool,
@@ -561,6 +562,7 @@ where
             key_index: None,
             unwrap_failed: false,
             unsupported_match: false,
+            candidates: Zeroizing::new([Candidate::EMPTY; MAX_CANDIDATES]),
             dec: None,
             cipher: None,
             rfc3218_failed: false,
@@ -821,8 +823,13 @@ where
         Ok(())
     }
 
-    /// Matches one captured recipient info against the keys and, for the
-    /// first match, unwraps the CEK.
+    /// Matches one captured recipient info against the keys. A key whose
+    /// certificate names the recipient unwraps the CEK and settles it. A key
+    /// without certificate is tried on every key-transport recipient info
+    /// (trial decryption); its results are kept as candidates until the
+    /// content cipher, and with it the CEK length, is known, because a
+    /// backend with implicit rejection (RFC 8017 bis) returns a synthetic key
+    /// instead of an error for a recipient info that is not its own.
     fn on_recipient(&mut self) -> Result<()> {
         let Some(kt) = parse_recipient_info(&self.scratch[..self.cap_len])? else {
             return Ok(()); // another recipient-info kind
@@ -831,13 +838,15 @@ where
             return Ok(());
         }
         for (i, key) in self.keys.iter_mut().enumerate() {
-            let matched = match key.recipient_id() {
-                Some(id) => kt.rid.matches(&id),
-                None => true, // trial decryption
+            let by_id = match key.recipient_id() {
+                Some(id) => {
+                    if !kt.rid.matches(&id) {
+                        continue;
+                    }
+                    true
+                }
+                None => false,
             };
-            if !matched {
-                continue;
-            }
             let alg = match parse_key_trans_alg(kt.alg) {
                 Ok(a) => a,
                 Err(e) if e.kind() == ErrorKind::UnsupportedAlgorithm => {
@@ -846,12 +855,25 @@ where
                 }
                 Err(e) => return Err(e),
             };
-            if unwrap_with(key, &alg, &kt, &mut self.cek, &mut self.cek_len)? {
-                self.key_index = Some(i);
-                return Ok(());
+            let mut cek = Zeroizing::new([0u8; MAX_KEY_LEN]);
+            match unwrap_with(key, &alg, &kt, &mut cek)? {
+                Some(n) if by_id => {
+                    self.cek[..n].copy_from_slice(&cek[..n]);
+                    self.cek_len = n;
+                    self.key_index = Some(i);
+                    return Ok(());
+                }
+                Some(n) => {
+                    if let Some(slot) = self.candidates.iter_mut().find(|c| c.len == 0) {
+                        slot.key[..n].copy_from_slice(&cek[..n]);
+                        slot.len = n;
+                        slot.index = i;
+                    }
+                    self.unwrap_failed = true;
+                }
+                // RFC 3218: remember, say nothing yet, try any other match.
+                None => self.unwrap_failed = true,
             }
-            // RFC 3218: remember, say nothing yet, try any other match.
-            self.unwrap_failed = true;
         }
         Ok(())
     }
@@ -875,6 +897,16 @@ where
         r.finish()?;
         if iv.len() != cipher.block_len() {
             return Err(Error::new(ErrorKind::InvalidValue));
+        }
+        if self.key_index.is_none() {
+            if let Some(c) = self.candidates.iter().find(|c| c.len == cipher.key_len()) {
+                self.cek[..c.len].copy_from_slice(&c.key[..c.len]);
+                self.cek_len = c.len;
+                self.key_index = Some(c.index);
+            }
+        }
+        for c in self.candidates.iter_mut() {
+            *c = Candidate::EMPTY;
         }
         if self.key_index.is_none() || self.cek_len != cipher.key_len() {
             // RFC 3218: no usable CEK. Carry on with a random one so that
@@ -914,27 +946,47 @@ where
     }
 }
 
-/// Unwraps the CEK with one key. `Ok(false)` is a decryption failure that
-/// RFC 3218 says to hide; other backend failures are errors.
+/// Unwraps the CEK with one key into `cek`; returns its length. `Ok(None)` is
+/// a decryption failure that RFC 3218 says to hide; other backend failures
+/// are errors.
 fn unwrap_with<D: KeyTransDecrypter>(
     key: &mut D,
     alg: &KeyTransAlgorithm<'_>,
     kt: &KeyTrans<'_>,
     cek: &mut [u8; MAX_KEY_LEN],
-    cek_len: &mut usize,
-) -> Result<bool> {
+) -> Result<Option<usize>> {
     let mut buf = Zeroizing::new([0u8; MAX_RSA_LEN]);
     match key.decrypt_key(alg, kt.encrypted_key, &mut buf[..]) {
         Ok(n) if n > 0 && n <= MAX_KEY_LEN => {
             cek[..n].copy_from_slice(&buf[..n]);
-            *cek_len = n;
-            Ok(true)
+            Ok(Some(n))
         }
-        Ok(_) => Ok(false),
+        Ok(_) => Ok(None),
         Err(e) => match e.kind() {
-            BackendErrorKind::DecryptionFailed => Ok(false),
+            BackendErrorKind::DecryptionFailed | BackendErrorKind::BufferTooSmall => Ok(None),
             k => Err(Error::new(ErrorKind::Backend(k))),
         },
+    }
+}
+
+/// Candidate CEKs from trial decryption, kept until the cipher is known.
+const MAX_CANDIDATES: usize = 4;
+
+#[derive(Clone, Copy)]
+struct Candidate {
+    key: [u8; MAX_KEY_LEN],
+    len: usize,
+    index: usize,
+}
+
+impl Candidate {
+    const EMPTY: Candidate = Candidate { key: [0; MAX_KEY_LEN], len: 0, index: 0 };
+}
+
+impl zeroize::Zeroize for Candidate {
+    fn zeroize(&mut self) {
+        self.key.zeroize();
+        self.len = 0;
     }
 }
 
