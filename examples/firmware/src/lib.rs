@@ -28,7 +28,8 @@ use smime_core::x509::CertificateRef;
 /// The built-in recipient certificate, used when the caller passes none
 /// (RSA-2048, keyEncipherment; made with `openssl req -x509 -newkey rsa:2048
 /// -subj "/O=smime example/CN=Firmware Recipient" -addext
-/// keyUsage=critical,keyEncipherment ...`; its private key is not kept).
+/// keyUsage=critical,keyEncipherment ...`; its test-only private key is
+/// `recipient-key.pem`, which `build.sh` uses to check the output).
 static DEFAULT_RECIPIENT: &[u8] = include_bytes!("recipient.der");
 
 /// The fixed message the firmware encrypts when the caller passes none.
