@@ -1,5 +1,6 @@
 //! EnvelopedData: round trips, real messages from other implementations,
 //! chunking, and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation, clippy::collapsible_if, clippy::manual_repeat_n)]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! not the core's, so counting pauses inside it (the wrapper below). The
 //! public-key side (wrapping the CEK for a recipient) is the core's own and is
 //! counted.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation, clippy::collapsible_if, clippy::manual_repeat_n)]
 #![allow(unsafe_code)]
 
 mod common;

@@ -60,12 +60,12 @@ pub fn header(tag: Tag, len: Option<u64>) -> HeaderBytes {
             pos += 1;
         }
         Some(n) if n < 0x80 => {
-            buf[pos] = n as u8;
+            buf[pos] = n.to_le_bytes()[0];
             pos += 1;
         }
         Some(n) => {
             let ll = length_len(n) - 1;
-            buf[pos] = 0x80 | ll as u8;
+            buf[pos] = 0x80 | ll.to_le_bytes()[0]; // ll <= 8
             pos += 1;
             let be = n.to_be_bytes();
             buf[pos..pos + ll].copy_from_slice(&be[8 - ll..]);

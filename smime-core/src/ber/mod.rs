@@ -24,7 +24,10 @@ pub use tokenizer::{Header, Length, Token, Tokenizer};
 ///
 /// A CMS EnvelopedData with a certificate in its originator info reaches about
 /// 12 levels; signed data nested in enveloped data about 20.
-pub const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = MAX_DEPTH_U8 as usize;
+
+/// [`MAX_DEPTH`] as reported in [`ErrorKind::DepthExceeded`](crate::ErrorKind::DepthExceeded).
+pub const MAX_DEPTH_U8: u8 = 32;
 
 /// Tag class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,7 +90,7 @@ impl Tag {
             Class::Private => 0xC0,
         };
         let c = if self.constructed { 0x20 } else { 0 };
-        let n = if self.number < 31 { self.number as u8 } else { 0x1F };
+        let n = if self.number < 31 { self.number.to_le_bytes()[0] } else { 0x1F };
         class | c | n
     }
 

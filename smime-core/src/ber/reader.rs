@@ -137,7 +137,7 @@ impl<'a> SliceReader<'a> {
 /// Returns the element and the bytes it used.
 pub fn parse_one(input: &[u8], depth: usize) -> Result<(Tlv<'_>, usize)> {
     if depth >= MAX_DEPTH {
-        return Err(Error::new(ErrorKind::DepthExceeded { max: MAX_DEPTH as u8 }));
+        return Err(Error::new(ErrorKind::DepthExceeded { max: super::MAX_DEPTH_U8 }));
     }
     let (tag, tl) = parse_tag(input)?.ok_or(Error::new(ErrorKind::Truncated))?;
     let (len, ll) = parse_length(&input[tl..])?.ok_or(Error::new(ErrorKind::Truncated))?;

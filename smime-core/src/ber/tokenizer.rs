@@ -224,7 +224,7 @@ impl Tokenizer {
             return Ok((used, Some(self.pop(true))));
         }
         if self.depth >= MAX_DEPTH {
-            return Err(Error::at(ErrorKind::DepthExceeded { max: MAX_DEPTH as u8 }, start));
+            return Err(Error::at(ErrorKind::DepthExceeded { max: super::MAX_DEPTH_U8 }, start));
         }
         let end = match length {
             Length::Indefinite if !tag.constructed => {
@@ -245,7 +245,7 @@ impl Tokenizer {
         let depth = self.depth;
         self.stack[depth] = Frame { tag, end };
         self.depth += 1;
-        Ok((used, Some(Token::Start(Header { tag, length, depth, raw, raw_len: hl as u8 }))))
+        Ok((used, Some(Token::Start(Header { tag, length, depth, raw, raw_len: hl.to_le_bytes()[0] }))))
     }
 
     /// Checks that the stream held exactly one complete element.
@@ -361,7 +361,7 @@ mod tests {
         }
         let mut out = [0u8; 256];
         let e = render(&deep, 7, &mut out).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::DepthExceeded { max: MAX_DEPTH as u8 });
+        assert_eq!(e.kind(), ErrorKind::DepthExceeded { max: crate::ber::MAX_DEPTH_U8 });
         // Indefinite primitive.
         assert_eq!(render(&[0x04, 0x80], 1, &mut out).unwrap_err().kind(), ErrorKind::InvalidEncoding);
         // EOC at top level.

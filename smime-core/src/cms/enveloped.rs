@@ -629,10 +629,10 @@ where
     fn on_token(&mut self, t: Token<'_>) -> Result<()> {
         match self.mode {
             Mode::Skip(d) => {
-                if let Token::End(e) = t {
-                    if e.depth == d {
-                        self.mode = Mode::Normal;
-                    }
+                if let Token::End(e) = t
+                    && e.depth == d
+                {
+                    self.mode = Mode::Normal;
                 }
                 Ok(())
             }
@@ -898,12 +898,12 @@ where
         if iv.len() != cipher.block_len() {
             return Err(Error::new(ErrorKind::InvalidValue));
         }
-        if self.key_index.is_none() {
-            if let Some(c) = self.candidates.iter().find(|c| c.len == cipher.key_len()) {
-                self.cek[..c.len].copy_from_slice(&c.key[..c.len]);
-                self.cek_len = c.len;
-                self.key_index = Some(c.index);
-            }
+        if self.key_index.is_none()
+            && let Some(c) = self.candidates.iter().find(|c| c.len == cipher.key_len())
+        {
+            self.cek[..c.len].copy_from_slice(&c.key[..c.len]);
+            self.cek_len = c.len;
+            self.key_index = Some(c.index);
         }
         for c in self.candidates.iter_mut() {
             *c = Candidate::EMPTY;

@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: interop files, keys, chunked feeding.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 
