@@ -13,7 +13,6 @@ mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use smime_core::backend::{ErrorType, KeyTransAlgorithm, KeyTransDecrypter, RecipientId};
 use smime_core::cipher::ContentCipher;
@@ -26,10 +25,15 @@ use smime_core::x509::CertificateRef;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
+    /// Whether this thread's allocations are being counted.
     static COUNT: Cell<bool> = const { Cell::new(false) };
+    /// This thread's counted allocations (per thread: tests run in parallel).
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn bump() {
+    let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
 }
 
 fn counting() -> bool {
@@ -39,7 +43,7 @@ fn counting() -> bool {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+            bump();
         }
         unsafe { System.alloc(layout) }
     }
@@ -48,7 +52,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+            bump();
         }
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -59,11 +63,11 @@ static GLOBAL: Counting = Counting;
 
 /// Runs `f` with allocation counting on; returns the count.
 fn count<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(Cell::get);
     COUNT.with(|c| c.set(true));
     let r = f();
     COUNT.with(|c| c.set(false));
-    (r, ALLOCATIONS.load(Ordering::SeqCst) - before)
+    (r, ALLOCATIONS.with(Cell::get) - before)
 }
 
 /// The software key, with counting paused during its own private-key operation.
