@@ -1,0 +1,194 @@
+//! Command-line arguments (clap derive). The flags are a contract: scripts and
+//! other tools call them exactly so.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use smime_core::backend::HashAlgorithm;
+use smime_core::cipher::ContentCipher;
+
+/// Encrypt and decrypt S/MIME (CMS EnvelopedData) messages.
+#[derive(Debug, Parser)]
+#[command(name = "smime", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt content to one or more recipient certificates (CMS EnvelopedData).
+    Encrypt(EncryptArgs),
+    /// Decrypt a CMS EnvelopedData message with one or more private keys.
+    Decrypt(DecryptArgs),
+    /// Run an encrypt/decrypt round trip with throwaway in-memory identities.
+    Demo(DemoArgs),
+}
+
+/// Content-encryption cipher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CipherArg {
+    /// AES-128 in CBC mode.
+    #[value(name = "aes128-cbc")]
+    Aes128Cbc,
+    /// AES-192 in CBC mode.
+    #[value(name = "aes192-cbc")]
+    Aes192Cbc,
+    /// AES-256 in CBC mode (default).
+    #[value(name = "aes256-cbc")]
+    Aes256Cbc,
+    /// Three-key triple DES in CBC mode (legacy partners only).
+    #[value(name = "des-ede3-cbc")]
+    DesEde3Cbc,
+}
+
+impl From<CipherArg> for ContentCipher {
+    fn from(c: CipherArg) -> Self {
+        match c {
+            CipherArg::Aes128Cbc => ContentCipher::Aes128Cbc,
+            CipherArg::Aes192Cbc => ContentCipher::Aes192Cbc,
+            CipherArg::Aes256Cbc => ContentCipher::Aes256Cbc,
+            CipherArg::DesEde3Cbc => ContentCipher::DesEde3Cbc,
+        }
+    }
+}
+
+/// Hash function for RSA-OAEP (and its MGF1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HashArg {
+    /// SHA-1 (the OAEP default parameters of RFC 3560).
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl From<HashArg> for HashAlgorithm {
+    fn from(h: HashArg) -> Self {
+        match h {
+            HashArg::Sha1 => HashAlgorithm::Sha1,
+            HashArg::Sha256 => HashAlgorithm::Sha256,
+            HashArg::Sha384 => HashAlgorithm::Sha384,
+            HashArg::Sha512 => HashAlgorithm::Sha512,
+        }
+    }
+}
+
+/// Form of the content given to `encrypt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ContentForm {
+    /// Bytes as they are (no MIME canonicalisation).
+    #[default]
+    Binary,
+}
+
+/// Form of a CMS message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum MessageForm {
+    /// BER/DER bytes.
+    #[default]
+    Der,
+    /// PEM text (`-----BEGIN CMS-----`).
+    Pem,
+}
+
+/// Form of the content `decrypt` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DecryptedForm {
+    /// The content bytes as they are (default).
+    #[default]
+    Binary,
+    /// Accepted for compatibility; the content is written as it is. Matters
+    /// only for content types that are themselves CMS (later).
+    Der,
+    /// Accepted for compatibility; the content is written as it is. Matters
+    /// only for content types that are themselves CMS (later).
+    Pem,
+}
+
+/// `smime encrypt`.
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// Recipient certificate (PEM or DER); repeat for several recipients.
+    #[arg(long = "recipient", short = 'r', value_name = "CERT", required = true)]
+    pub recipients: Vec<PathBuf>,
+    /// Content-encryption cipher.
+    #[arg(long, value_enum, default_value = "aes256-cbc")]
+    pub cipher: CipherArg,
+    /// Wrap the content key with RSA-OAEP (SHA-256 unless --oaep-hash says
+    /// otherwise) instead of PKCS#1 v1.5.
+    #[arg(long)]
+    pub oaep: bool,
+    /// Hash for RSA-OAEP and its MGF1 (implies --oaep).
+    #[arg(long, value_enum, value_name = "HASH")]
+    pub oaep_hash: Option<HashArg>,
+    /// Name recipients by subject key identifier instead of issuer and serial.
+    #[arg(long)]
+    pub keyid: bool,
+    /// Encrypt to certificates whose keyUsage lacks keyEncipherment.
+    #[arg(long)]
+    pub allow_any_key_usage: bool,
+    /// Form of the content.
+    #[arg(long, value_enum, default_value = "binary")]
+    pub inform: ContentForm,
+    /// Form of the message written.
+    #[arg(long, value_enum, default_value = "der")]
+    pub outform: MessageForm,
+    /// Content to encrypt (default: standard input, streamed with indefinite
+    /// lengths; a file gives definite-length DER).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Where to write the message (default: standard output). Written to a
+    /// temporary file first and renamed on success.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report what was done on standard error.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `smime decrypt`.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// Private key (PEM or DER, PKCS#8 or PKCS#1 RSA); repeat for a key
+    /// history (older keys after a renewal).
+    #[arg(long = "key", short = 'k', value_name = "KEY", required = true)]
+    pub keys: Vec<PathBuf>,
+    /// Certificate of one of the keys (PEM or DER): lets the key be matched
+    /// to its recipient info instead of tried on every one.
+    #[arg(long = "cert", short = 'c', value_name = "CERT")]
+    pub certs: Vec<PathBuf>,
+    /// Form of the message (default: detected; PEM is `-----BEGIN CMS-----`
+    /// or `-----BEGIN PKCS7-----`).
+    #[arg(long, value_enum)]
+    pub inform: Option<MessageForm>,
+    /// Form of the decrypted content; the content is written as it is.
+    #[arg(long, value_enum, default_value = "binary")]
+    pub outform: DecryptedForm,
+    /// Message to decrypt (default: standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Where to write the content (default: standard output). Written to a
+    /// temporary file first and renamed only if decryption succeeded.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report what was done on standard error.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `smime demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The message to encrypt.
+    #[arg(
+        long,
+        default_value = "Hello Bob, this message is for you and for me. -- Alice"
+    )]
+    pub message: String,
+}

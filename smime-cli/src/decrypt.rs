@@ -1,0 +1,182 @@
+//! `smime decrypt`: CMS EnvelopedData in (DER/BER or PEM), content out,
+//! streamed.
+//!
+//! Keys: every `--key` is offered to the core's decoder. Each `--cert` is
+//! attached to the key whose public key it matches, so that the decoder picks
+//! the recipient info that names it; a key without a certificate is tried on
+//! every key-transport recipient info (trial decryption). A key with several
+//! certificates (renewed with the same key) is offered once per certificate.
+//!
+//! The decoder writes content as it decrypts; it is valid only once the whole
+//! message was checked, so output to a file goes through a temporary file that
+//! is renamed only then (see [`crate::io`]).
+
+use embedded_io_adapters::std::FromStd;
+use getrandom::SysRng;
+use smime_core::ErrorKind;
+use smime_core::cms::enveloped::{
+    DEFAULT_SCRATCH_LEN, DecryptOptions, DecryptReport, EnvelopedDataDecoder,
+};
+use smime_core::soft::SoftRsaKey;
+
+use crate::cli::{DecryptArgs, MessageForm};
+use crate::error::{Error, Result};
+use crate::files::{CertFile, KeyFile};
+use crate::io::{Failure, Input, Output};
+use crate::pem::PemDecoder;
+
+/// The keys offered to the decoder, with a description of each for reports.
+#[derive(Debug)]
+pub struct KeyRing {
+    /// The keys, in the order of `--key` (each once per certificate).
+    pub keys: Vec<SoftRsaKey>,
+    /// What each key is, for messages: `key 'k.pem' (certificate 'c.pem')`.
+    pub labels: Vec<String>,
+}
+
+impl KeyRing {
+    /// Loads the key and certificate files and pairs them.
+    pub fn load(key_files: &[KeyFile], certs: &[CertFile]) -> Result<Self> {
+        // Which key each certificate belongs to.
+        let mut owner = Vec::with_capacity(certs.len());
+        for c in certs {
+            let mut found = None;
+            for (i, k) in key_files.iter().enumerate() {
+                if k.key()?.with_certificate(&c.der).is_ok() {
+                    found = Some(i);
+                    break;
+                }
+            }
+            let Some(i) = found else {
+                return Err(Error::msg(format_args!(
+                    "certificate {} does not match any of the given keys",
+                    c.name()
+                )));
+            };
+            owner.push(i);
+        }
+        let mut keys = Vec::new();
+        let mut labels = Vec::new();
+        for (i, k) in key_files.iter().enumerate() {
+            let mut has_cert = false;
+            for (c, _) in certs.iter().zip(&owner).filter(|&(_, &o)| o == i) {
+                let key = k.key()?.with_certificate(&c.der).map_err(|e| {
+                    Error::msg(format_args!(
+                        "key {} with certificate {}: {e}",
+                        k.name(),
+                        c.name()
+                    ))
+                })?;
+                keys.push(key);
+                labels.push(format!("key {} (certificate {})", k.name(), c.name()));
+                has_cert = true;
+            }
+            if !has_cert {
+                keys.push(k.key()?);
+                labels.push(format!(
+                    "key {} (no certificate: trial decryption)",
+                    k.name()
+                ));
+            }
+        }
+        Ok(Self { keys, labels })
+    }
+}
+
+/// Runs `smime decrypt`.
+pub fn run(args: &DecryptArgs) -> Result<()> {
+    let key_files = args
+        .keys
+        .iter()
+        .map(|p| KeyFile::read(p))
+        .collect::<Result<Vec<_>>>()?;
+    let certs = args
+        .certs
+        .iter()
+        .map(|p| CertFile::load(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut ring = KeyRing::load(&key_files, &certs)?;
+    drop(key_files);
+
+    let mut input = Input::open(args.input.as_deref())?;
+    let mut out = Output::open(args.output.as_deref())?;
+    let report = decrypt_to(&mut out, &mut ring.keys, args.inform, &mut input)
+        .map_err(explain)
+        .map_err(|f| out.failure(f))?;
+    out.commit()?;
+    if args.verbose {
+        let label = ring
+            .labels
+            .get(report.key_index)
+            .map_or("?", String::as_str);
+        eprintln!(
+            "smime: decrypted {} with {label}: {}, {} recipient info(s)",
+            input.name(),
+            report.cipher,
+            report.recipient_count
+        );
+    }
+    Ok(())
+}
+
+/// Says what a format error of the core means for the person reading it.
+fn explain(f: Failure) -> Failure {
+    let Failure::Core(e) = f else { return f };
+    let what = match e.kind() {
+        ErrorKind::Truncated => "truncated message",
+        ErrorKind::UnexpectedContentType => "not an EnvelopedData (encrypted) message",
+        ErrorKind::TrailingData
+        | ErrorKind::UnexpectedTag { .. }
+        | ErrorKind::InvalidEncoding
+        | ErrorKind::LengthOverflow
+        | ErrorKind::DepthExceeded { .. }
+        | ErrorKind::InvalidValue => "not a valid CMS message",
+        _ => return Failure::Core(e),
+    };
+    Failure::Tool(Error::msg(format_args!("{what}: {e}")))
+}
+
+/// Feeds the whole input to a decoder writing into `out`.
+fn decrypt_to(
+    out: &mut Output,
+    keys: &mut [SoftRsaKey],
+    inform: Option<MessageForm>,
+    input: &mut Input,
+) -> Result<DecryptReport, Failure> {
+    let mut scratch = vec![0u8; DEFAULT_SCRATCH_LEN];
+    let mut dec = EnvelopedDataDecoder::<_, _, _>::new(
+        FromStd::new(out),
+        keys,
+        SysRng,
+        &mut scratch,
+        DecryptOptions::default(),
+    );
+    // Decided on the first bytes when --inform is not given.
+    let mut form = inform;
+    let mut pem = PemDecoder::new();
+    input.for_each_chunk(|chunk| -> Result<(), Failure> {
+        let f = *form.get_or_insert_with(|| detect(chunk));
+        match f {
+            MessageForm::Der => dec.write(chunk).map_err(Failure::Core),
+            MessageForm::Pem => pem.feed(chunk, |bytes: &[u8]| {
+                dec.write(bytes).map_err(Failure::Core)
+            }),
+        }
+    })?;
+    if form == Some(MessageForm::Pem) {
+        pem.finish()?;
+    }
+    if form.is_none() {
+        return Err(Failure::Tool(Error::msg("the input is empty")));
+    }
+    let (_, report) = dec.finish()?;
+    Ok(report)
+}
+
+/// PEM if the message starts with `-` or whitespace (DER starts with a SEQUENCE tag).
+fn detect(first: &[u8]) -> MessageForm {
+    match first.first() {
+        Some(b) if *b == b'-' || b.is_ascii_whitespace() => MessageForm::Pem,
+        _ => MessageForm::Der,
+    }
+}

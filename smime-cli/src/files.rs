@@ -1,0 +1,123 @@
+//! Certificate and key files: PEM or DER, read whole (they are small).
+
+use std::path::{Path, PathBuf};
+
+use smime_core::soft::SoftRsaKey;
+use smime_core::x509::CertificateRef;
+
+use crate::error::{Error, Result};
+use crate::io::read_small_file;
+use crate::pem::{decode_file, looks_like_pem};
+
+/// A certificate file's DER, with its path for messages.
+#[derive(Debug, Clone)]
+pub struct CertFile {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+}
+
+impl CertFile {
+    /// Reads a PEM (`CERTIFICATE`, the first one in the file) or DER
+    /// certificate and checks that the core can parse it.
+    pub fn load(path: &Path) -> Result<Self> {
+        let data = read_small_file(path, "certificate")?;
+        let der = if looks_like_pem(&data) || !data.starts_with(&[0x30]) {
+            decode_file(&data, &["CERTIFICATE", "X509 CERTIFICATE"])
+                .map_err(|e| Error::msg(format_args!("certificate '{}': {e}", path.display())))?
+                .1
+        } else {
+            data
+        };
+        let cert = Self {
+            path: path.to_path_buf(),
+            der,
+        };
+        cert.parse()?;
+        Ok(cert)
+    }
+
+    /// The core's view of the certificate.
+    pub fn parse(&self) -> Result<CertificateRef<'_>> {
+        CertificateRef::from_der(&self.der)
+            .map_err(|e| Error::msg(format_args!("certificate '{}': {e}", self.path.display())))
+    }
+
+    /// `'path'`, for messages.
+    pub fn name(&self) -> String {
+        format!("'{}'", self.path.display())
+    }
+}
+
+/// Blinds the key's private operations with the system RNG: the tool
+/// decrypts messages from anyone, so it does not offer an unblinded RSA
+/// operation as a timing oracle.
+fn blinded(key: SoftRsaKey) -> SoftRsaKey {
+    key.with_rng(getrandom::SysRng)
+}
+
+/// A private key file's contents, with its path for messages.
+#[derive(Debug, Clone)]
+pub struct KeyFile {
+    /// Where it came from.
+    pub path: PathBuf,
+    data: Vec<u8>,
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        // Best effort: do not leave key bytes in freed memory.
+        self.data.iter_mut().for_each(|b| *b = 0);
+        std::hint::black_box(&self.data);
+    }
+}
+
+impl KeyFile {
+    /// Reads a key file (not parsed yet: see [`KeyFile::key`]).
+    pub fn read(path: &Path) -> Result<Self> {
+        let data = read_small_file(path, "key")?;
+        let k = Self {
+            path: path.to_path_buf(),
+            data,
+        };
+        k.key()?;
+        Ok(k)
+    }
+
+    /// Parses the key: PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`) or DER
+    /// (PKCS#8 or PKCS#1).
+    pub fn key(&self) -> Result<SoftRsaKey> {
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::msg(format_args!("key '{}': {e}", self.path.display()))
+        };
+        if looks_like_pem(&self.data) {
+            let text = std::str::from_utf8(&self.data).map_err(|_| fail(&"not UTF-8 text"))?;
+            if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+                || text.contains("Proc-Type: 4,ENCRYPTED")
+            {
+                return Err(fail(
+                    &"the key is password-protected; remove the protection first \
+                      (openssl pkey -in KEY -out PLAIN)",
+                ));
+            }
+            let (_, der) = decode_file(&self.data, &["PRIVATE KEY", "RSA PRIVATE KEY"])
+                .map_err(|e| fail(&e))?;
+            let key = SoftRsaKey::from_der(&der)
+                .map_err(|e| fail(&e))
+                .map(blinded);
+            let mut der = der;
+            der.iter_mut().for_each(|b| *b = 0);
+            key
+        } else {
+            SoftRsaKey::from_der(&self.data)
+                .map_err(|e| fail(&e))
+                .map(blinded)
+        }
+    }
+
+    /// `'path'`, for messages.
+    pub fn name(&self) -> String {
+        format!("'{}'", self.path.display())
+    }
+}

@@ -1,0 +1,40 @@
+//! The `smime` command line tool, as a library: argument definitions, one
+//! module per subcommand, and the small pieces they share.
+//!
+//! The tool has no cryptography of its own: everything CMS goes through
+//! `smime-core`. What lives here is I/O: reading files and streams in chunks,
+//! PEM armour, output that appears only when complete, and the messages a
+//! person reads.
+//!
+//! - [`cli`]: the command line (clap).
+//! - [`encrypt`], [`decrypt`], [`demo`]: the subcommands.
+//! - [`certgen`]: a small X.509 certificate builder for throwaway identities
+//!   (the demo and the tests).
+//! - [`pem`], [`io`], [`files`]: streaming PEM, chunked input and atomic
+//!   output, certificate and key files.
+//! - [`error`]: the one-line error the tool prints.
+
+#![forbid(unsafe_code)]
+// A std tool: `core` paths buy nothing here.
+#![allow(clippy::std_instead_of_core)]
+
+pub mod certgen;
+pub mod cli;
+pub mod decrypt;
+pub mod demo;
+pub mod encrypt;
+pub mod error;
+pub mod files;
+pub mod io;
+pub mod pem;
+
+pub use error::{Error, Result};
+
+/// Runs a parsed command line.
+pub fn run(cli: &cli::Cli) -> Result<()> {
+    match &cli.command {
+        cli::Command::Encrypt(a) => encrypt::run(a),
+        cli::Command::Decrypt(a) => decrypt::run(a),
+        cli::Command::Demo(a) => demo::run(a),
+    }
+}
