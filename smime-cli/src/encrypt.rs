@@ -52,48 +52,17 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
     let mut recipients = Vec::with_capacity(certs.len());
     for c in &certs {
         let cert = c.parse()?;
-        // The core checks these too; checking here names the file.
-        match cert.rsa_public_key() {
-            None => {
-                return Err(Error::msg(format_args!(
-                    "recipient certificate {} does not hold an RSA key (only RSA key \
-                     transport is supported)",
-                    c.name()
-                )));
-            }
-            Some(k) if k.bits() < policy.min_rsa_bits => {
-                return Err(Error::msg(format_args!(
-                    "recipient certificate {} has a {}-bit RSA key; at least {} bits are \
-                     required",
-                    c.name(),
-                    k.bits(),
-                    policy.min_rsa_bits
-                )));
-            }
-            Some(_) => {}
-        }
-        if args.keyid && cert.subject_key_id().is_none() {
-            return Err(Error::msg(format_args!(
-                "recipient certificate {} has no subjectKeyIdentifier, which --keyid needs",
-                c.name()
-            )));
-        }
-        if policy.require_key_encipherment {
-            cert.check_key_encipherment().map_err(|e| {
-                Error::msg(format_args!(
-                    "recipient certificate {}: {e}; use --allow-any-key-usage to \
-                     encrypt to it anyway",
-                    c.name()
-                ))
-            })?;
-        }
-        recipients.push(Recipient {
+        let recipient = Recipient {
             cert,
             id,
             key_transport,
-        });
+        };
+        // The encoder checks every recipient too; checking each here names the file.
+        recipient
+            .check(&policy)
+            .map_err(|e| recipient_error(c, &recipient, &policy, e))?;
+        recipients.push(recipient);
     }
-
     let mut input = Input::open(args.input.as_deref())?;
     let options = EncryptOptions {
         cipher,
@@ -127,6 +96,40 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Says why the core refused a recipient certificate, naming the file.
+fn recipient_error(
+    file: &CertFile,
+    r: &Recipient<'_>,
+    policy: &Policy,
+    e: smime_core::Error,
+) -> Error {
+    use smime_core::ErrorKind;
+    use smime_core::error::{AlgorithmName, KeyUsageError};
+    let name = file.name();
+    match e.kind() {
+        ErrorKind::KeyUsage(KeyUsageError::WrongKeyType) => Error::msg(format_args!(
+            "recipient certificate {name} does not hold an RSA key (only RSA key \
+             transport is supported)"
+        )),
+        ErrorKind::AlgorithmNotAllowed(AlgorithmName::RsaKeySize) => {
+            let bits = r.cert.rsa_public_key().map_or(0, |k| k.bits());
+            Error::msg(format_args!(
+                "recipient certificate {name} has a {bits}-bit RSA key; at least {} bits \
+                 are required",
+                policy.min_rsa_bits
+            ))
+        }
+        ErrorKind::NoSubjectKeyId => Error::msg(format_args!(
+            "recipient certificate {name} has no subjectKeyIdentifier, which --keyid needs"
+        )),
+        ErrorKind::KeyUsage(_) => Error::msg(format_args!(
+            "recipient certificate {name}: {e}; use --allow-any-key-usage to encrypt to it \
+             anyway"
+        )),
+        _ => Error::msg(format_args!("recipient certificate {name}: {e}")),
+    }
 }
 
 /// Encrypts everything `input` yields into `sink`; returns the sink.

@@ -136,6 +136,15 @@ impl<'a> Recipient<'a> {
     pub fn new(cert: CertificateRef<'a>) -> Self {
         Self { cert, id: RecipientIdKind::IssuerAndSerial, key_transport: KeyTransport::RsaPkcs1v15 }
     }
+
+    /// The checks [`EnvelopedDataEncoder::new`] makes for this recipient,
+    /// on their own, so that a caller can say which recipient fails: an RSA
+    /// key of at least `policy.min_rsa_bits` bits (and at most 4096), the
+    /// keyEncipherment key usage unless the policy waives it, and a subject
+    /// key identifier when the recipient is to be named by one.
+    pub fn check(&self, policy: &Policy) -> Result<()> {
+        prepare(self, policy).map(|_| ())
+    }
 }
 
 /// Options for [`EnvelopedDataEncoder`].
