@@ -174,6 +174,11 @@ pub enum ErrorKind {
     KeyUsage(KeyUsageError),
     /// A certificate could not be parsed.
     InvalidCertificate,
+    /// A signature does not verify: wrong key, altered data, or a malformed
+    /// signature value.
+    BadSignature,
+    /// A certificate revocation list could not be parsed.
+    InvalidCrl,
     /// A key could not be parsed or is not usable.
     InvalidKey,
     /// A caller-provided buffer is too small; `required` bytes would do.
@@ -221,6 +226,8 @@ impl fmt::Display for ErrorKind {
             Self::DecryptionFailed => f.write_str("decryption failed"),
             Self::KeyUsage(e) => fmt::Display::fmt(e, f),
             Self::InvalidCertificate => f.write_str("invalid certificate"),
+            Self::BadSignature => f.write_str("signature does not verify"),
+            Self::InvalidCrl => f.write_str("invalid certificate revocation list"),
             Self::InvalidKey => f.write_str("invalid or unusable key"),
             Self::BufferTooSmall { required } => {
                 write!(f, "buffer too small ({required} bytes required)")

@@ -5,14 +5,16 @@
 //! # Layers, top to bottom
 //!
 //! - [`cms`]: CMS content types as streaming encoders and decoders
-//!   (EnvelopedData today). Push-based: `write` bytes in, `finish` at the end;
+//!   (EnvelopedData; SignedData verification). Push-based: `write` bytes in, `finish` at the end;
 //!   output goes to an [`embedded_io::Write`] sink owned by the stage, so
 //!   stages compose like `io::Write` adapters.
 //! - [`backend`]: the traits private-key hardware implements (key-transport
 //!   decryption today), plus the software backend behind `soft-rsa`.
 //! - [`x509`]: a zero-copy certificate view.
 //! - [`pubkey`]: public-key operations without heap (RSA encryption on
-//!   fixed-size `crypto-bigint` integers).
+//!   fixed-size `crypto-bigint` integers; RSA, ECDSA and Ed25519 signature
+//!   verification).
+//! - [`digest`]: SHA-1 and SHA-2 chosen at run time.
 //! - [`cipher`]: streaming content ciphers and the algorithm [`cipher::Policy`].
 //! - [`ber`]: the push tokenizer, a borrowed slice reader, header encoding.
 //!
@@ -34,6 +36,7 @@ pub mod backend;
 pub mod ber;
 pub mod cipher;
 pub mod cms;
+pub mod digest;
 pub mod error;
 pub mod oid;
 pub mod pubkey;

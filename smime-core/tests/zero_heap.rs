@@ -157,3 +157,104 @@ fn encrypt_and_decrypt_allocate_nothing() {
         }
     }
 }
+
+/// DER of the first certificate in a PEM file with text around it, or of a DER file.
+fn cert(rel: &str) -> Vec<u8> {
+    let data = common::read(rel);
+    let text = String::from_utf8_lossy(&data);
+    match (text.find("-----BEGIN CERTIFICATE-----"), text.find("-----END CERTIFICATE-----")) {
+        (Some(a), Some(b)) => pem_rfc7468::decode_vec(text[a..b + 25].as_bytes()).unwrap().1,
+        _ => data,
+    }
+}
+
+#[test]
+fn signature_verification_allocates_nothing() {
+    use smime_core::pubkey::{SignatureAlgorithm, verify_message};
+    let lamps = "rfc9216-certs-wbond-certvalidator/tests/fixtures/rfc9216/";
+    let ksba = "libksba/tests/samples/";
+    let rsa_ca = cert(&format!("{lamps}Sample_LAMPS_RSA_Certification_Authority.selfsigned.pem"));
+    let ed_ca = cert(&format!("{lamps}Sample_LAMPS_Ed25519_Certification_Authority.selfsigned.pem"));
+    let alice = cert(&format!("{lamps}alice@smime.example.sig.pem"));
+    let dana = cert(&format!("{lamps}dana@smime.example.sig.pem"));
+    let p256 = cert(&format!("{ksba}secp256r1-sha512_cert.crt"));
+    let p384 = cert(&format!("{ksba}secp384r1-sha512_cert.crt"));
+    let pairs = [
+        (&rsa_ca, &rsa_ca),
+        (&alice, &rsa_ca),
+        (&ed_ca, &ed_ca),
+        (&dana, &ed_ca),
+        (&p256, &p256),
+        (&p384, &p384),
+    ];
+    for (subject, issuer) in pairs {
+        let s = CertificateRef::from_der(subject).unwrap();
+        let i = CertificateRef::from_der(issuer).unwrap();
+        let (r, n) = count(|| s.verify_issued_by(&i));
+        r.unwrap();
+        assert_eq!(n, 0, "verifying {:?} allocated", s.subject());
+        // And a failure path (tampered signature) allocates nothing either.
+        let alg = SignatureAlgorithm::from_der(s.signature_algorithm_der()).unwrap();
+        let mut sig = s.signature().to_vec();
+        sig[10] ^= 1;
+        let (r, n) = count(|| verify_message(i.spki_der(), &alg, s.tbs_der(), &sig));
+        assert!(r.is_err());
+        assert_eq!(n, 0);
+    }
+}
+
+#[test]
+fn signed_data_verification_allocates_nothing() {
+    use smime_core::cms::signed::{
+        ContentDigests, DEFAULT_SCRATCH_LEN, SignedDataDecoder, VerifyOptions,
+    };
+    let dir = "examples-cms/binary-files/";
+    let carlos = cert("examples-cms/certs-and-keys/lamps-carlos.crt");
+    let alice = cert("examples-cms/certs-and-keys/lamps-alice.crt");
+    let extra = [CertificateRef::from_der(&alice).unwrap(), CertificateRef::from_der(&carlos).unwrap()];
+    for (f, signers) in [
+        ("signedByAliceRSA.p7m", 1),
+        ("signedByAliceRSAPSS.p7m", 1),
+        ("signedByCarlosEd25519.p7m", 1),
+        ("signedByAliceAndCarlosNoCerts.p7m", 2),
+    ] {
+        let msg = common::read(&format!("{dir}{f}"));
+        for chunk in [1usize, 4096] {
+            let mut out = [0u8; 4096];
+            let ((n, valid, count), allocs) = count(|| {
+                let mut scratch = [0u8; DEFAULT_SCRATCH_LEN];
+                let options = VerifyOptions { extra_certificates: &extra };
+                let mut dec =
+                    SignedDataDecoder::<&mut [u8]>::new(&mut out[..], &mut scratch, options);
+                for part in msg.chunks(chunk) {
+                    dec.write(part).unwrap();
+                }
+                let (rest, report) = dec.finish().unwrap();
+                let valid = report.signers().iter().filter(|s| s.is_valid()).count();
+                (4096 - rest.len(), valid, report.signers().len())
+            });
+            assert_eq!(allocs, 0, "{f}: verification allocated {allocs} times (chunk {chunk})");
+            assert_eq!(count, signers, "{f}");
+            // Carlos's signature without signed attributes is not checkable
+            // while streaming (pure Ed25519 over the content).
+            assert_eq!(valid, 1, "{f}");
+            assert!(n > 0);
+        }
+    }
+    // Detached mode with digests computed beforehand (the content is not in
+    // the sample folder: any content does to count allocations).
+    let msg = common::read(&format!("{dir}signedByCarlosDetached.p7m"));
+    let (signers, allocs) = count(|| {
+        let mut d = ContentDigests::all();
+        d.update(b"This is some sample content.").unwrap();
+        d.finish();
+        let mut scratch = [0u8; DEFAULT_SCRATCH_LEN];
+        let options = VerifyOptions { extra_certificates: &extra };
+        let mut dec = SignedDataDecoder::<&mut [u8]>::detached(&mut [][..], &mut scratch, options, &d);
+        dec.write(&msg).unwrap();
+        let (_, report) = dec.finish().unwrap();
+        report.signers().len()
+    });
+    assert_eq!(allocs, 0);
+    assert_eq!(signers, 1);
+}

@@ -3,7 +3,7 @@
 //! Used for the bounded parts of a message (recipient infos, algorithm
 //! identifiers, certificates). Nothing is copied: every [`Tlv`] borrows from
 //! the input. Indefinite lengths and long-form lengths are accepted (BER), a
-//! nesting bound of [`MAX_DEPTH`](super::MAX_DEPTH) applies, and every length
+//! nesting bound of [`MAX_DEPTH`] applies, and every length
 //! is checked against the remaining input, so no accessor can read out of
 //! bounds.
 

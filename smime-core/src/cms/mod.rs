@@ -18,8 +18,12 @@
 
 pub mod enveloped;
 pub(crate) mod recipient;
+pub mod signed;
 
 pub use enveloped::{
     DecryptOptions, DecryptReport, EncryptOptions, EnvelopedDataDecoder, EnvelopedDataEncoder,
     KeyTransport, Recipient, RecipientIdKind,
+};
+pub use signed::{
+    ContentDigests, SignedDataDecoder, SignedDataReport, SignerReport, SignerStatus, VerifyOptions,
 };

@@ -27,21 +27,6 @@ use crate::oid;
 /// The DER of an `AlgorithmIdentifier` that fits in [`ALG_ID_MAX`] bytes.
 pub(crate) const ALG_ID_MAX: usize = 64;
 
-pub(crate) fn hash_oid(h: HashAlgorithm) -> &'static [u8] {
-    match h {
-        HashAlgorithm::Sha1 => oid::SHA1,
-        HashAlgorithm::Sha256 => oid::SHA256,
-        HashAlgorithm::Sha384 => oid::SHA384,
-        HashAlgorithm::Sha512 => oid::SHA512,
-    }
-}
-
-pub(crate) fn hash_from_oid(o: &[u8]) -> Option<HashAlgorithm> {
-    [HashAlgorithm::Sha1, HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512]
-        .into_iter()
-        .find(|h| hash_oid(*h) == o)
-}
-
 /// Writes the key-encryption `AlgorithmIdentifier` the way OpenSSL does:
 /// `rsaEncryption` with NULL; OAEP with SHA-1 as the empty default parameters;
 /// OAEP with SHA-2 naming the hash and MGF1 hash with absent parameters.
@@ -65,8 +50,8 @@ pub(crate) fn key_trans_alg_id(
                 w.tlv(Tag::OID, oid::RSAES_OAEP)?;
                 w.header(Tag::SEQUENCE, 0)?;
             } else {
-                let h = hash_oid(*hash);
-                let m = hash_oid(*mgf_hash);
+                let h = hash.oid();
+                let m = mgf_hash.oid();
                 let hash_alg = 2 + (2 + h.len()); // SEQ { OID }
                 let c0 = 2 + hash_alg; // [0] { hash_alg }
                 let mgf_inner = 2 + oid::MGF1.len() + 2 + (2 + m.len());
@@ -141,7 +126,7 @@ fn parse_hash_alg(alg: Tlv<'_>) -> Result<HashAlgorithm> {
         p.expect(Tag::NULL)?;
     }
     r.finish()?;
-    hash_from_oid(o.value).ok_or(Error::new(ErrorKind::UnsupportedAlgorithm))
+    HashAlgorithm::from_oid(o.value).ok_or(Error::new(ErrorKind::UnsupportedAlgorithm))
 }
 
 /// How a received recipient info names its recipient.

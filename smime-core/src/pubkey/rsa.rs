@@ -39,12 +39,11 @@ use core::cmp::Ordering;
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{Odd, U64, U1024, U2048, U3072, U4096, Uint};
 use rand_core::TryCryptoRng;
-use sha2::Digest;
-use sha2::digest::Output;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::backend::HashAlgorithm;
 use crate::ber::{SliceReader, Tag};
+use crate::digest::Hasher;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Smallest modulus accepted, in bits.
@@ -337,42 +336,25 @@ fn oaep_pad<R: TryCryptoRng + ?Sized>(
 
 /// `out = Hash(data)`, in the first `hash.output_len()` bytes of `out`.
 fn hash_into(hash: HashAlgorithm, data: &[u8], out: &mut [u8; MAX_HASH_LEN]) {
-    fn h<D: Digest>(data: &[u8], out: &mut [u8]) {
-        let d = D::digest(data);
-        for (o, i) in out.iter_mut().zip(d.iter()) {
-            *o = *i;
-        }
-    }
-    match hash {
-        HashAlgorithm::Sha1 => h::<sha1::Sha1>(data, out),
-        HashAlgorithm::Sha256 => h::<sha2::Sha256>(data, out),
-        HashAlgorithm::Sha384 => h::<sha2::Sha384>(data, out),
-        HashAlgorithm::Sha512 => h::<sha2::Sha512>(data, out),
+    let d = crate::digest::digest(hash, data);
+    for (o, i) in out.iter_mut().zip(d.as_bytes()) {
+        *o = *i;
     }
 }
 
 /// `out ^= MGF1(seed, out.len())` over `hash` (RFC 8017 appendix B.2.1).
-fn mgf1_xor(hash: HashAlgorithm, seed: &[u8], out: &mut [u8]) {
-    fn mgf<D: Digest>(seed: &[u8], out: &mut [u8]) {
-        let mut block = Output::<D>::default();
-        let mut counter: u32 = 0;
-        for chunk in out.chunks_mut(<D as Digest>::output_size()) {
-            let mut d = D::new();
-            d.update(seed);
-            d.update(counter.to_be_bytes());
-            d.finalize_into(&mut block);
-            for (o, m) in chunk.iter_mut().zip(block.iter()) {
-                *o ^= *m;
-            }
-            counter = counter.wrapping_add(1);
+pub(crate) fn mgf1_xor(hash: HashAlgorithm, seed: &[u8], out: &mut [u8]) {
+    let mut counter: u32 = 0;
+    for chunk in out.chunks_mut(hash.output_len()) {
+        let mut h = Hasher::new(hash);
+        h.update(seed);
+        h.update(&counter.to_be_bytes());
+        let mut block = h.finalize();
+        for (o, m) in chunk.iter_mut().zip(block.as_bytes()) {
+            *o ^= *m;
         }
-        block.as_mut_slice().zeroize();
-    }
-    match hash {
-        HashAlgorithm::Sha1 => mgf::<sha1::Sha1>(seed, out),
-        HashAlgorithm::Sha256 => mgf::<sha2::Sha256>(seed, out),
-        HashAlgorithm::Sha384 => mgf::<sha2::Sha384>(seed, out),
-        HashAlgorithm::Sha512 => mgf::<sha2::Sha512>(seed, out),
+        block.zeroize();
+        counter = counter.wrapping_add(1);
     }
 }
 
@@ -419,6 +401,7 @@ mod tests {
     use ::rsa::pkcs8::DecodePrivateKey;
     use ::rsa::traits::PublicKeyParts;
     use ::rsa::{Oaep, Pkcs1v15Encrypt, PrivateKey};
+    use sha2::Digest as _;
 
     use super::*;
 

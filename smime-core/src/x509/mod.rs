@@ -45,11 +45,15 @@
 //!
 //! Signature verification and path validation are separate steps.
 
+pub mod crl;
 pub mod name;
+pub mod path;
 pub mod time;
 
 pub use name::{AttributeRef, AttributeValue, DottedOid, NameAttributes, NameRef, short_name};
 pub use time::Time;
+pub use crl::{CrlRef, RevokedRef};
+pub use path::{Check, Finding, PathReport, Purpose, ValidationOptions, validate};
 
 use core::fmt;
 
@@ -58,6 +62,7 @@ use crate::ber::{Class, SliceReader, Tag, Tlv};
 use crate::error::{AlgorithmName, Error, ErrorKind, KeyUsageError, Result};
 use crate::oid;
 use crate::pubkey::RsaPublicKeyRef;
+use crate::pubkey::signature::{SignatureAlgorithm, verify_message};
 use crate::pubkey::rsa::parse_pkcs1;
 
 /// Most extensions a certificate may have (real ones have about ten).
@@ -326,6 +331,30 @@ impl<'a> CertificateRef<'a> {
         self.signature
     }
 
+    /// Checks this certificate's signature with `issuer`'s public key (and
+    /// that the outer and TBS signature algorithms agree).
+    ///
+    /// Errors: [`ErrorKind::BadSignature`] when the signature does not verify
+    /// or the two signature algorithm identifiers differ;
+    /// [`ErrorKind::UnsupportedAlgorithm`] for algorithms not implemented
+    /// (see [`crate::pubkey::signature`]);
+    /// [`KeyUsageError::WrongKeyType`] when the issuer's key does not fit the
+    /// algorithm; [`ErrorKind::InvalidKey`] when the issuer's key is not
+    /// usable; encoding errors for malformed algorithm parameters.
+    ///
+    /// Only the signature is checked: names, validity, key usage and
+    /// basicConstraints are path validation's business. SHA-1 signatures
+    /// verify; the caller decides with
+    /// [`SignatureAlgorithm::is_weak`](crate::pubkey::SignatureAlgorithm::is_weak)
+    /// on [`signature_algorithm_der`](Self::signature_algorithm_der).
+    pub fn verify_issued_by(&self, issuer: &CertificateRef<'_>) -> Result<()> {
+        if !same_algorithm_id(self.signature_algorithm, self.tbs_signature_algorithm) {
+            return Err(Error::new(ErrorKind::BadSignature));
+        }
+        let alg = SignatureAlgorithm::from_der(self.signature_algorithm)?;
+        verify_message(issuer.spki, &alg, self.tbs, self.signature)
+    }
+
     /// SHA-256 of the whole certificate.
     pub fn fingerprint_sha256(&self) -> [u8; 32] {
         use sha2::Digest;
@@ -435,6 +464,20 @@ fn parse(der: &[u8]) -> Result<CertificateRef<'_>> {
     }
     t.finish()?;
     Ok(cert)
+}
+
+/// Whether two (checked) `AlgorithmIdentifier`s are the same: equal
+/// encodings, or equal OIDs and parameters up to BER length forms.
+pub(crate) fn same_algorithm_id(a: &[u8], b: &[u8]) -> bool {
+    /// OID, and the parameters' tag and contents.
+    type Parts<'a> = (&'a [u8], Option<(Tag, &'a [u8])>);
+    fn parts(der: &[u8]) -> Option<Parts<'_>> {
+        let mut r = SliceReader::new(der).next_tlv().ok()??.reader();
+        let o = r.read_expect(Tag::OID).ok()?.value;
+        let p = r.next_tlv().ok()?.map(|p| (p.tag, p.value));
+        Some((o, p))
+    }
+    a == b || parts(a).is_some_and(|pa| parts(b) == Some(pa))
 }
 
 /// Checks an `AlgorithmIdentifier` (SEQUENCE { OID, ANY OPTIONAL }).
