@@ -189,3 +189,54 @@ impl<T: KeyTransDecrypter + ?Sized> KeyTransDecrypter for &mut T {
         T::decrypt_key(self, algorithm, encrypted_key, out)
     }
 }
+
+/// What a [`Signer`] signs: the message and its digest.
+///
+/// In CMS the message is the DER of the signed attributes (or, without
+/// signed attributes, the content, of which only the digest is at hand).
+/// `digest` is the message's hash with the signer's hash algorithm; it is
+/// empty for Ed25519, which signs the message itself. A backend uses
+/// whichever its device wants: a token that hashes itself takes `message`,
+/// a card that signs a hash takes `digest`.
+#[derive(Clone, Copy, Debug)]
+pub struct ToBeSigned<'a> {
+    /// The message (the DER of the signed attributes), when available.
+    pub message: Option<&'a [u8]>,
+    /// The message's digest with the signer's hash algorithm.
+    pub digest: &'a [u8],
+}
+
+/// A signing private key (software key, PKCS#11 token, card).
+pub trait Signer: ErrorType {
+    /// The signature algorithm this key produces, including its hash.
+    fn algorithm(&self) -> crate::pubkey::SignatureAlgorithm;
+
+    /// The DER of the signer's certificate, when the backend has it.
+    fn certificate(&self) -> Option<&[u8]>;
+
+    /// The longest signature this key produces, in bytes.
+    fn max_signature_len(&self) -> usize;
+
+    /// Signs into `out`; returns the signature's length. The signature is in
+    /// the form CMS carries: RSA as is, ECDSA as a DER `Ecdsa-Sig-Value`,
+    /// Ed25519 as 64 bytes.
+    fn sign(&mut self, tbs: &ToBeSigned<'_>, out: &mut [u8]) -> Result<usize, Self::Error>;
+}
+
+impl<T: Signer + ?Sized> Signer for &mut T {
+    fn algorithm(&self) -> crate::pubkey::SignatureAlgorithm {
+        T::algorithm(self)
+    }
+
+    fn certificate(&self) -> Option<&[u8]> {
+        T::certificate(self)
+    }
+
+    fn max_signature_len(&self) -> usize {
+        T::max_signature_len(self)
+    }
+
+    fn sign(&mut self, tbs: &ToBeSigned<'_>, out: &mut [u8]) -> Result<usize, Self::Error> {
+        T::sign(self, tbs, out)
+    }
+}
