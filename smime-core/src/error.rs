@@ -167,6 +167,9 @@ pub enum ErrorKind {
     /// The recipient is to be named by subject key identifier and its
     /// certificate has none.
     NoSubjectKeyId,
+    /// A signer's backend has no certificate: CMS names the signer by its
+    /// certificate, so one must be attached to the key.
+    NoSignerCertificate,
     /// Decryption failed. Deliberately uniform: wrong key, bad key transport
     /// padding, and bad content padding all look the same (RFC 3218).
     DecryptionFailed,
@@ -220,6 +223,7 @@ impl fmt::Display for ErrorKind {
             }
             Self::NoMatchingRecipient => f.write_str("no recipient info matches any offered key"),
             Self::NoRecipients => f.write_str("no recipients given"),
+            Self::NoSignerCertificate => f.write_str("the signing key has no certificate"),
             Self::NoSubjectKeyId => {
                 f.write_str("the recipient certificate has no subject key identifier")
             }

@@ -42,6 +42,8 @@ pub mod oid;
 pub mod pubkey;
 #[cfg(feature = "soft-rsa")]
 pub mod soft;
+#[cfg(feature = "soft-ec")]
+pub mod soft_ec;
 pub mod x509;
 
 pub use error::{Error, ErrorKind, Result};

@@ -29,13 +29,14 @@ use rand_core::{TryCryptoRng, TryRng};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::{PaddingScheme, PublicKeyParts};
-use rsa::{Oaep, Pkcs1v15Encrypt, PrivateKey};
+use rsa::{Oaep, Pkcs1v15Encrypt, Pkcs1v15Sign, PrivateKey};
 use zeroize::Zeroizing;
 
 use crate::backend::{
     BackendError, BackendErrorKind, ErrorType, HashAlgorithm, KeyTransAlgorithm, KeyTransDecrypter,
-    RecipientId,
+    RecipientId, Signer, ToBeSigned,
 };
+use crate::pubkey::SignatureAlgorithm;
 use crate::error::{Error, ErrorKind, Result};
 use crate::oid;
 use crate::pubkey::rsa::parse_pkcs1;
@@ -46,6 +47,7 @@ pub struct SoftRsaKey {
     key: PrivateKey,
     cert: Option<Vec<u8>>,
     rng: Option<Box<dyn BlindingRng>>,
+    sig_alg: SignatureAlgorithm,
 }
 
 impl SoftRsaKey {
@@ -75,7 +77,7 @@ impl SoftRsaKey {
     }
 
     fn new(key: PrivateKey) -> Self {
-        Self { key, cert: None, rng: None }
+        Self { key, cert: None, rng: None, sig_alg: SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256) }
     }
 
     /// Attaches the key's certificate: the decoder then uses this key only
@@ -102,6 +104,30 @@ impl SoftRsaKey {
     pub fn with_rng<R: TryCryptoRng + Send + Sync + 'static>(mut self, rng: R) -> Self {
         self.rng = Some(Box::new(rng));
         self
+    }
+
+    /// Chooses the signature algorithm of [`Signer::sign`]: PKCS#1 v1.5
+    /// (the default, with SHA-256) or RSASSA-PSS, with SHA-256, SHA-384 or
+    /// SHA-512. PSS must use the same hash for MGF1 and a salt as long as the
+    /// hash (RFC 8702 / RFC 4056 practice); it needs randomness, so the key
+    /// must have an RNG ([`with_rng`](Self::with_rng)) when it signs.
+    ///
+    /// Anything else is [`ErrorKind::UnsupportedAlgorithm`].
+    pub fn with_signature_algorithm(mut self, alg: SignatureAlgorithm) -> Result<Self> {
+        let ok = match alg {
+            SignatureAlgorithm::RsaPkcs1v15(h) => h != HashAlgorithm::Sha1,
+            SignatureAlgorithm::RsaPss { hash, mgf_hash, salt_len } => {
+                hash != HashAlgorithm::Sha1
+                    && mgf_hash == hash
+                    && usize::try_from(salt_len).ok() == Some(hash.output_len())
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(Error::new(ErrorKind::UnsupportedAlgorithm));
+        }
+        self.sig_alg = alg;
+        Ok(self)
     }
 
     /// The certificate, if one was attached.
@@ -232,6 +258,73 @@ impl KeyTransDecrypter for SoftRsaKey {
         let dst = out.get_mut(..key.len()).ok_or(SoftKeyError(BackendErrorKind::BufferTooSmall))?;
         dst.copy_from_slice(&key);
         Ok(key.len())
+    }
+}
+
+impl Signer for SoftRsaKey {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.sig_alg
+    }
+
+    fn certificate(&self) -> Option<&[u8]> {
+        self.cert.as_deref()
+    }
+
+    fn max_signature_len(&self) -> usize {
+        self.key.size()
+    }
+
+    /// Signs `tbs.digest` (the `rsa` crate's prehash signing), blinded when
+    /// the key has an RNG. PSS without an RNG is [`BackendErrorKind::Other`].
+    fn sign(
+        &mut self,
+        tbs: &ToBeSigned<'_>,
+        out: &mut [u8],
+    ) -> core::result::Result<usize, SoftKeyError> {
+        let hash = self.sig_alg.hash().ok_or(SoftKeyError(BackendErrorKind::UnsupportedAlgorithm))?;
+        if tbs.digest.len() != hash.output_len() {
+            return Err(SoftKeyError(BackendErrorKind::Other));
+        }
+        macro_rules! go {
+            ($pad:expr) => {
+                match self.rng.as_deref_mut() {
+                    Some(rng) => self.key.sign_with_rng(&mut DynRng(rng), $pad, tbs.digest),
+                    None => self.key.sign($pad, tbs.digest),
+                }
+            };
+        }
+        let result = match (self.sig_alg, hash) {
+            (SignatureAlgorithm::RsaPss { .. }, h) => {
+                let Some(rng) = self.rng.as_deref_mut() else {
+                    return Err(SoftKeyError(BackendErrorKind::Other));
+                };
+                let mut rng = DynRng(rng);
+                match h {
+                    HashAlgorithm::Sha256 => {
+                        self.key.sign_with_rng(&mut rng, rsa::Pss::<sha2::Sha256>::new(), tbs.digest)
+                    }
+                    HashAlgorithm::Sha384 => {
+                        self.key.sign_with_rng(&mut rng, rsa::Pss::<sha2::Sha384>::new(), tbs.digest)
+                    }
+                    HashAlgorithm::Sha512 => {
+                        self.key.sign_with_rng(&mut rng, rsa::Pss::<sha2::Sha512>::new(), tbs.digest)
+                    }
+                    HashAlgorithm::Sha1 => {
+                        return Err(SoftKeyError(BackendErrorKind::UnsupportedAlgorithm));
+                    }
+                }
+            }
+            (_, HashAlgorithm::Sha256) => go!(Pkcs1v15Sign::new::<sha2::Sha256>()),
+            (_, HashAlgorithm::Sha384) => go!(Pkcs1v15Sign::new::<sha2::Sha384>()),
+            (_, HashAlgorithm::Sha512) => go!(Pkcs1v15Sign::new::<sha2::Sha512>()),
+            (_, HashAlgorithm::Sha1) => {
+                return Err(SoftKeyError(BackendErrorKind::UnsupportedAlgorithm));
+            }
+        };
+        let sig = result.map_err(|_| SoftKeyError(BackendErrorKind::Other))?;
+        let dst = out.get_mut(..sig.len()).ok_or(SoftKeyError(BackendErrorKind::BufferTooSmall))?;
+        dst.copy_from_slice(&sig);
+        Ok(sig.len())
     }
 }
 

@@ -258,3 +258,98 @@ fn signed_data_verification_allocates_nothing() {
     assert_eq!(allocs, 0);
     assert_eq!(signers, 1);
 }
+
+/// The software key as a signer, with counting paused during its signature.
+struct UncountedSigner(SoftRsaKey);
+
+impl ErrorType for UncountedSigner {
+    type Error = <SoftRsaKey as ErrorType>::Error;
+}
+
+impl smime_core::backend::Signer for UncountedSigner {
+    fn algorithm(&self) -> smime_core::pubkey::SignatureAlgorithm {
+        smime_core::backend::Signer::algorithm(&self.0)
+    }
+    fn certificate(&self) -> Option<&[u8]> {
+        smime_core::backend::Signer::certificate(&self.0)
+    }
+    fn max_signature_len(&self) -> usize {
+        smime_core::backend::Signer::max_signature_len(&self.0)
+    }
+    fn sign(
+        &mut self,
+        tbs: &smime_core::backend::ToBeSigned<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, Self::Error> {
+        let was = COUNT.with(|c| c.replace(false));
+        let r = smime_core::backend::Signer::sign(&mut self.0, tbs, out);
+        COUNT.with(|c| c.set(was));
+        r
+    }
+}
+
+#[test]
+fn signing_allocates_nothing() {
+    use smime_core::cms::sign::{DEFAULT_SCRATCH_LEN as SIGN_SCRATCH, SignOptions, SignedDataEncoder};
+    let msg: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let bob = common::bob_cert();
+    let chain = [CertificateRef::from_der(&bob).unwrap()];
+    let mut out = vec![0u8; 100_000];
+    let mut signers = [UncountedSigner(common::alice_key())];
+    for detached in [false, true] {
+        let options = SignOptions {
+            detached,
+            certificates: &chain,
+            encryption_key_preference: Some(chain[0]),
+            signing_time: smime_core::x509::Time::from_civil(2026, 1, 2, 3, 4, 5),
+            ..Default::default()
+        };
+        let (len, allocs) = count(|| {
+            let mut scratch = [0u8; SIGN_SCRATCH];
+            let sink: &mut [u8] = &mut out[..];
+            let mut enc = SignedDataEncoder::new(sink, &mut signers, &mut scratch, &options).unwrap();
+            for part in msg.chunks(1000) {
+                enc.write(part).unwrap();
+            }
+            let rest = enc.finish().unwrap();
+            100_000 - rest.len()
+        });
+        assert_eq!(allocs, 0, "signing allocated {allocs} times (detached {detached})");
+        assert!(len > 1000);
+    }
+}
+
+#[cfg(feature = "soft-ec")]
+#[test]
+fn ecdsa_signing_allocates_nothing() {
+    use smime_core::cms::sign::{SignOptions, SignedDataEncoder};
+    use smime_core::soft_ec::SoftEcKey;
+    let dir = tempfile::tempdir().unwrap();
+    let (k, c) = (dir.path().join("k.pem"), dir.path().join("c.der"));
+    let o = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args(["-subj", "/CN=EC", "-days", "30", "-outform", "DER", "-keyout"])
+        .arg(&k)
+        .arg("-out")
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let key = pem_rfc7468::decode_vec(&std::fs::read(&k).unwrap()).unwrap().1;
+    let cert = std::fs::read(&c).unwrap();
+    let mut signers = [SoftEcKey::from_pkcs8_der(&key).unwrap().with_certificate(&cert).unwrap()];
+    let msg = [0x5Au8; 5000];
+    let mut out = vec![0u8; 20_000];
+    for detached in [false, true] {
+        let options = SignOptions { detached, ..Default::default() };
+        let (len, allocs) = count(|| {
+            let mut scratch = [0u8; 4096];
+            let sink: &mut [u8] = &mut out[..];
+            let mut enc = SignedDataEncoder::new(sink, &mut signers, &mut scratch, &options).unwrap();
+            enc.write(&msg).unwrap();
+            20_000 - enc.finish().unwrap().len()
+        });
+        assert_eq!(allocs, 0, "ECDSA signing allocated {allocs} times");
+        assert!(len > 300);
+    }
+}

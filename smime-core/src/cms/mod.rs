@@ -18,12 +18,14 @@
 
 pub mod enveloped;
 pub(crate) mod recipient;
+pub mod sign;
 pub mod signed;
 
 pub use enveloped::{
     DecryptOptions, DecryptReport, EncryptOptions, EnvelopedDataDecoder, EnvelopedDataEncoder,
     KeyTransport, Recipient, RecipientIdKind,
 };
+pub use sign::{SignOptions, SignedDataEncoder, SignerIdKind};
 pub use signed::{
     ContentDigests, SignedDataDecoder, SignedDataReport, SignerReport, SignerStatus, VerifyOptions,
 };
