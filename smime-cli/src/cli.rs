@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use smime_core::backend::HashAlgorithm;
 use smime_core::cipher::ContentCipher;
 
-/// Encrypt and decrypt S/MIME (CMS EnvelopedData) messages.
+/// Sign, verify, encrypt and decrypt S/MIME (CMS) messages.
 #[derive(Debug, Parser)]
 #[command(name = "smime", version, about, propagate_version = true)]
 pub struct Cli {
@@ -23,6 +23,14 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt a CMS EnvelopedData message with one or more private keys.
     Decrypt(DecryptArgs),
+    /// Sign content (CMS SignedData), attached or detached.
+    Sign(SignArgs),
+    /// Verify a CMS SignedData message and its signer certificates.
+    Verify(VerifyArgs),
+    /// Look at certificates: in certificate files, .p7b/.p7c bundles and
+    /// signed messages.
+    #[command(subcommand)]
+    Certs(CertsCommand),
     /// Run an encrypt/decrypt round trip with throwaway in-memory identities.
     Demo(DemoArgs),
 }
@@ -180,6 +188,154 @@ pub struct DecryptArgs {
     /// Report what was done on standard error.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+/// Digest algorithm for signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DigestArg {
+    /// SHA-256 (default).
+    #[default]
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl From<DigestArg> for HashAlgorithm {
+    fn from(h: DigestArg) -> Self {
+        match h {
+            DigestArg::Sha256 => HashAlgorithm::Sha256,
+            DigestArg::Sha384 => HashAlgorithm::Sha384,
+            DigestArg::Sha512 => HashAlgorithm::Sha512,
+        }
+    }
+}
+
+/// `smime sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The signer's private key, PEM or DER: RSA (PKCS#8 or PKCS#1), EC
+    /// P-256/P-384 or Ed25519 (PKCS#8).
+    #[arg(long = "key", short = 'k', value_name = "KEY")]
+    pub key: PathBuf,
+    /// The signer's certificate (PEM or DER).
+    #[arg(long = "cert", short = 'c', value_name = "CERT")]
+    pub cert: PathBuf,
+    /// Further certificates to include (intermediate CAs); repeat or give a
+    /// PEM bundle.
+    #[arg(long = "chain", value_name = "CERT")]
+    pub chain: Vec<PathBuf>,
+    /// Leave the content out of the message (detached signature, as in
+    /// multipart/signed).
+    #[arg(long)]
+    pub detached: bool,
+    /// Digest algorithm (Ed25519 always uses SHA-512 for the attributes).
+    #[arg(long, value_enum, default_value = "sha256")]
+    pub digest: DigestArg,
+    /// Sign with RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys).
+    #[arg(long)]
+    pub pss: bool,
+    /// Name the signer by subject key identifier instead of issuer and serial.
+    #[arg(long)]
+    pub keyid: bool,
+    /// Sign without signed attributes (no signing time, no capabilities).
+    #[arg(long)]
+    pub no_attributes: bool,
+    /// Form of the content.
+    #[arg(long, value_enum, default_value = "binary")]
+    pub inform: ContentForm,
+    /// Form of the message written.
+    #[arg(long, value_enum, default_value = "der")]
+    pub outform: MessageForm,
+    /// Content to sign (default: standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Where to write the message (default: standard output). Written to a
+    /// temporary file first and renamed on success.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report what was done on standard error.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// `smime verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Trusted certificate (trust anchor): PEM (bundles too), DER or
+    /// .p7b/.p7c; repeat for several.
+    #[arg(long = "trust", value_name = "CERT")]
+    pub trust: Vec<PathBuf>,
+    /// Extra certificates to find signers and intermediate CAs in (PEM
+    /// bundles too, DER, .p7b/.p7c); repeat for several.
+    #[arg(long = "cert", value_name = "CERT")]
+    pub certs: Vec<PathBuf>,
+    /// CRL (PEM or DER) to check revocation with; repeat for several.
+    #[arg(long = "crl", value_name = "FILE")]
+    pub crls: Vec<PathBuf>,
+    /// Check the signatures only, not the signer certificates' chains.
+    #[arg(long)]
+    pub no_chain_check: bool,
+    /// The content of a detached signature.
+    #[arg(long, value_name = "FILE")]
+    pub content: Option<PathBuf>,
+    /// Validate the certificates at this time (RFC 3339, e.g.
+    /// 2030-01-01T00:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Require every signer's certificate to hold this e-mail address.
+    #[arg(long, value_name = "ADDR")]
+    pub email: Option<String>,
+    /// Form of the message (default: detected).
+    #[arg(long, value_enum)]
+    pub inform: Option<MessageForm>,
+    /// Form of the content written; the content is written as it is.
+    #[arg(long, value_enum, default_value = "binary")]
+    pub outform: DecryptedForm,
+    /// Message to verify (default: standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Where to write the content (default: standard output). Written to a
+    /// temporary file first and renamed only if verification succeeded.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print only failures (no report when everything is valid).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `smime certs ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Print each certificate's subject, issuer, serial, validity, key
+    /// usage, e-mail addresses and fingerprints.
+    Show(CertsFileArgs),
+    /// One line per certificate: `SHA256 <hex>  SHA1 <hex>  <subject>`.
+    Fingerprint(CertsFileArgs),
+    /// Write every certificate as a PEM file named after its subject.
+    Extract(CertsExtractArgs),
+}
+
+/// A file holding certificates.
+#[derive(Debug, Args)]
+pub struct CertsFileArgs {
+    /// A certificate (PEM, also bundles, or DER), a .p7b/.p7c
+    /// certificates-only message or a signed message (DER or PEM).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `smime certs extract`.
+#[derive(Debug, Args)]
+pub struct CertsExtractArgs {
+    /// A certificate (PEM, also bundles, or DER), a .p7b/.p7c
+    /// certificates-only message or a signed message (DER or PEM).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Directory to write the PEM files to (default: the current one).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
 }
 
 /// `smime demo`.

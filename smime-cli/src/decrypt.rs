@@ -174,7 +174,7 @@ fn decrypt_to(
 }
 
 /// PEM if the message starts with `-` or whitespace (DER starts with a SEQUENCE tag).
-fn detect(first: &[u8]) -> MessageForm {
+pub(crate) fn detect(first: &[u8]) -> MessageForm {
     match first.first() {
         Some(b) if *b == b'-' || b.is_ascii_whitespace() => MessageForm::Pem,
         _ => MessageForm::Der,

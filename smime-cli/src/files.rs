@@ -7,7 +7,7 @@ use smime_core::x509::CertificateRef;
 
 use crate::error::{Error, Result};
 use crate::io::read_small_file;
-use crate::pem::{decode_file, looks_like_pem};
+use crate::pem::{decode_blocks, decode_file, looks_like_pem};
 
 /// A certificate file's DER, with its path for messages.
 #[derive(Debug, Clone)]
@@ -50,6 +50,67 @@ impl CertFile {
     }
 }
 
+/// Every certificate in a file: a PEM bundle (all `CERTIFICATE` blocks) or
+/// one DER certificate. Each is checked to parse.
+pub fn load_cert_bundle(path: &Path) -> Result<Vec<CertFile>> {
+    let data = read_small_file(path, "certificate")?;
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::msg(format_args!("certificate '{}': {e}", path.display()))
+    };
+    let ders = if looks_like_pem(&data) || !data.starts_with(&[0x30]) {
+        let ders: Vec<Vec<u8>> = decode_blocks(&data)
+            .map_err(|e| fail(&e))?
+            .into_iter()
+            .filter(|(l, _)| {
+                l == "CERTIFICATE" || l == "X509 CERTIFICATE" || l == "TRUSTED CERTIFICATE"
+            })
+            .map(|(_, d)| d)
+            .collect();
+        if ders.is_empty() {
+            return Err(fail(&"no PEM CERTIFICATE block found"));
+        }
+        ders
+    } else {
+        vec![data]
+    };
+    let certs: Vec<CertFile> = ders
+        .into_iter()
+        .map(|der| CertFile {
+            path: path.to_path_buf(),
+            der,
+        })
+        .collect();
+    for c in &certs {
+        c.parse()?;
+    }
+    Ok(certs)
+}
+
+/// Every CRL in a file: PEM (`X509 CRL` blocks) or one DER CRL.
+pub fn load_crls(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let data = read_small_file(path, "CRL")?;
+    let fail =
+        |e: &dyn std::fmt::Display| Error::msg(format_args!("CRL '{}': {e}", path.display()));
+    let ders = if looks_like_pem(&data) || !data.starts_with(&[0x30]) {
+        let ders: Vec<Vec<u8>> = decode_blocks(&data)
+            .map_err(|e| fail(&e))?
+            .into_iter()
+            .filter(|(l, _)| l == "X509 CRL")
+            .map(|(_, d)| d)
+            .collect();
+        if ders.is_empty() {
+            return Err(fail(&"no PEM X509 CRL block found"));
+        }
+        ders
+    } else {
+        vec![data]
+    };
+    for d in &ders {
+        smime_core::x509::CrlRef::from_der(d).map_err(|e| fail(&e))?;
+    }
+    Ok(ders)
+}
+
 /// Blinds the key's private operations with the system RNG: the tool
 /// decrypts messages from anyone, so it does not offer an unblinded RSA
 /// operation as a timing oracle.
@@ -83,6 +144,43 @@ impl KeyFile {
         };
         k.key()?;
         Ok(k)
+    }
+
+    /// Reads a key file without parsing it as an RSA key (EC and Ed25519
+    /// keys: see [`KeyFile::pkcs8_der`]).
+    pub fn read_any(path: &Path) -> Result<Self> {
+        let data = read_small_file(path, "key")?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            data,
+        })
+    }
+
+    /// The key as PKCS#8 DER (PEM `PRIVATE KEY` or DER). The caller should
+    /// zero it after use.
+    pub fn pkcs8_der(&self) -> Result<Vec<u8>> {
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::msg(format_args!("key '{}': {e}", self.path.display()))
+        };
+        if !looks_like_pem(&self.data) {
+            return Ok(self.data.clone());
+        }
+        let text = std::str::from_utf8(&self.data).map_err(|_| fail(&"not UTF-8 text"))?;
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            return Err(fail(
+                &"the key is password-protected; remove the protection first \
+                  (openssl pkey -in KEY -out PLAIN)",
+            ));
+        }
+        if text.contains("-----BEGIN EC PRIVATE KEY-----") {
+            return Err(fail(
+                &"SEC1 EC keys are not read; convert it to PKCS#8 first \
+                  (openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY8)",
+            ));
+        }
+        decode_file(&self.data, &["PRIVATE KEY"])
+            .map(|(_, der)| der)
+            .map_err(|e| fail(&e))
     }
 
     /// Parses the key: PEM (`PRIVATE KEY` or `RSA PRIVATE KEY`) or DER

@@ -7,7 +7,8 @@
 //! person reads.
 //!
 //! - [`cli`]: the command line (clap).
-//! - [`encrypt`], [`decrypt`], [`demo`]: the subcommands.
+//! - [`encrypt`], [`decrypt`], [`sign`], [`verify`], [`certs`], [`demo`]:
+//!   the subcommands ([`describe`]: words for reports).
 //! - [`certgen`]: a small X.509 certificate builder for throwaway identities
 //!   (the demo and the tests).
 //! - [`pem`], [`io`], [`files`]: streaming PEM, chunked input and atomic
@@ -19,14 +20,18 @@
 #![allow(clippy::std_instead_of_core)]
 
 pub mod certgen;
+pub mod certs;
 pub mod cli;
 pub mod decrypt;
 pub mod demo;
+pub mod describe;
 pub mod encrypt;
 pub mod error;
 pub mod files;
 pub mod io;
 pub mod pem;
+pub mod sign;
+pub mod verify;
 
 pub use error::{Error, Result};
 
@@ -35,6 +40,9 @@ pub fn run(cli: &cli::Cli) -> Result<()> {
     match &cli.command {
         cli::Command::Encrypt(a) => encrypt::run(a),
         cli::Command::Decrypt(a) => decrypt::run(a),
+        cli::Command::Sign(a) => sign::run(a),
+        cli::Command::Verify(a) => verify::run(a),
+        cli::Command::Certs(c) => certs::run(c),
         cli::Command::Demo(a) => demo::run(a),
     }
 }

@@ -1,4 +1,4 @@
-//! `smime`: encrypt and decrypt S/MIME (CMS EnvelopedData) messages.
+//! `smime`: sign, verify, encrypt and decrypt S/MIME (CMS) messages.
 //!
 //! Exit status: 0 on success, 1 on any error (one line on standard error:
 //! `smime: error: <message>`), 2 for usage errors.

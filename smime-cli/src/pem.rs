@@ -464,6 +464,34 @@ pub fn decode_file<'l>(data: &[u8], labels: &[&'l str]) -> Result<(&'l str, Vec<
     })
 }
 
+/// Every PEM block in `data`, in order: its label and decoded bytes. Text
+/// around and between the blocks is ignored.
+pub fn decode_blocks(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut blocks = Vec::new();
+    let mut pos = 0;
+    while let Some(start) = find(&data[pos..], b"-----BEGIN ") {
+        let begin = pos + start;
+        let after = begin + b"-----BEGIN ".len();
+        let Some(label_end) = find(&data[after..], b"-----") else {
+            break;
+        };
+        let label = String::from_utf8_lossy(&data[after..after + label_end]).into_owned();
+        let end_marker = format!("-----END {label}-----");
+        let body = after + label_end;
+        let Some(end) = find(&data[body..], end_marker.as_bytes()) else {
+            return Err(Error::msg(format_args!(
+                "PEM block '{label}' has no END line"
+            )));
+        };
+        let stop = body + end + end_marker.len();
+        let (_, der) = pem_rfc7468::decode_vec(&data[begin..stop])
+            .map_err(|e| Error::msg(format_args!("malformed PEM block '{label}': {e}")))?;
+        blocks.push((label, der));
+        pos = stop;
+    }
+    Ok(blocks)
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -1,0 +1,229 @@
+//! `smime sign`: content in, CMS SignedData out (attached or detached),
+//! streamed.
+//!
+//! The content is read in 64 KiB chunks and pushed through the core's
+//! `SignedDataEncoder`; the message goes to the output through a temporary
+//! file renamed on success (see [`crate::io`]). Signed attributes: content
+//! type, message digest, signing time (now, from the system clock) and
+//! S/MIME capabilities, unless `--no-attributes`.
+//!
+//! Keys: RSA (PKCS#1 v1.5 or `--pss`), ECDSA on P-256 or P-384, Ed25519;
+//! the key type is taken from the signer certificate.
+
+use std::io::Write;
+
+use embedded_io_adapters::std::FromStd;
+use smime_core::backend::{HashAlgorithm, Signer};
+use smime_core::cms::sign::{DEFAULT_SCRATCH_LEN, SignOptions, SignedDataEncoder, SignerIdKind};
+use smime_core::oid;
+use smime_core::pubkey::SignatureAlgorithm;
+use smime_core::soft::SoftRsaKey;
+use smime_core::soft_ec::{SoftEcKey, SoftEd25519Key};
+use smime_core::x509::CertificateRef;
+
+use crate::cli::{MessageForm, SignArgs};
+use crate::describe::now;
+use crate::error::{Error, Result};
+use crate::files::{CertFile, KeyFile, load_cert_bundle};
+use crate::io::{Failure, Input, Output};
+use crate::pem::PemWriter;
+
+/// Runs `smime sign`.
+pub fn run(args: &SignArgs) -> Result<()> {
+    let cert = CertFile::load(&args.cert)?;
+    let signer_cert = cert.parse()?;
+    let kind = match signer_cert.public_key_algorithm() {
+        oid::RSA_ENCRYPTION => KeyKind::Rsa,
+        oid::EC_PUBLIC_KEY => KeyKind::Ec,
+        oid::ED25519 => KeyKind::Ed25519,
+        _ => {
+            return Err(Error::msg(format_args!(
+                "certificate {} holds a key type that cannot sign here (RSA, EC P-256/P-384 \
+                 and Ed25519 can)",
+                cert.name()
+            )));
+        }
+    };
+    if args.pss && kind != KeyKind::Rsa {
+        return Err(Error::msg("--pss is for RSA keys only"));
+    }
+    if args.no_attributes && kind == KeyKind::Ed25519 {
+        return Err(Error::msg(
+            "Ed25519 signs only with signed attributes: leave out --no-attributes",
+        ));
+    }
+    let mut chain = Vec::new();
+    for p in &args.chain {
+        chain.extend(load_cert_bundle(p)?);
+    }
+    signer_cert.check_signature_usage().map_err(|e| {
+        Error::msg(format_args!(
+            "certificate {} may not be used for signing: {e}",
+            cert.name()
+        ))
+    })?;
+    if args.keyid && signer_cert.subject_key_id().is_none() {
+        return Err(Error::msg(format_args!(
+            "certificate {} has no subjectKeyIdentifier, which --keyid needs",
+            cert.name()
+        )));
+    }
+
+    // The encoder includes the signer's own certificate itself.
+    let mut certs: Vec<CertificateRef<'_>> = Vec::new();
+    for c in &chain {
+        let c = c.parse()?;
+        if c.der() != signer_cert.der() && !certs.iter().any(|k| k.der() == c.der()) {
+            certs.push(c);
+        }
+    }
+    let attrs = !args.no_attributes;
+    let options = SignOptions {
+        detached: args.detached,
+        content_type: oid::DATA,
+        signing_time: attrs.then(now),
+        certificates: &certs,
+        signer_id: if args.keyid {
+            SignerIdKind::SubjectKeyId
+        } else {
+            SignerIdKind::IssuerAndSerial
+        },
+        signed_attributes: attrs,
+        smime_capabilities: attrs,
+        ..SignOptions::default()
+    };
+
+    let hash: HashAlgorithm = args.digest.into();
+    let mismatch = |key: &KeyFile, e: smime_core::Error| {
+        Error::msg(format_args!(
+            "key {} does not belong to certificate {}: {e}",
+            key.name(),
+            cert.name()
+        ))
+    };
+    match kind {
+        KeyKind::Rsa => {
+            let algorithm = if args.pss {
+                SignatureAlgorithm::RsaPss {
+                    hash,
+                    mgf_hash: hash,
+                    salt_len: u32::try_from(hash.output_len()).unwrap_or(32),
+                }
+            } else {
+                SignatureAlgorithm::RsaPkcs1v15(hash)
+            };
+            let key_file = KeyFile::read(&args.key)?;
+            let key: SoftRsaKey = key_file
+                .key()?
+                .with_certificate(&cert.der)
+                .map_err(|e| mismatch(&key_file, e))?
+                .with_signature_algorithm(algorithm)
+                .map_err(|e| Error::msg(format_args!("key {}: {e}", key_file.name())))?;
+            drop(key_file);
+            emit(args, &mut [key], &options)?;
+        }
+        KeyKind::Ec => {
+            let key_file = KeyFile::read_any(&args.key)?;
+            let mut der = key_file.pkcs8_der()?;
+            let key = SoftEcKey::from_pkcs8_der(&der);
+            der.iter_mut().for_each(|b| *b = 0);
+            let key = key
+                .map_err(|e| {
+                    Error::msg(format_args!(
+                        "key {}: {e}: certificate {} needs a PKCS#8 P-256 or P-384 key",
+                        key_file.name(),
+                        cert.name()
+                    ))
+                })?
+                .with_hash(hash)
+                .map_err(|e| Error::msg(format_args!("key {}: {e}", key_file.name())))?
+                .with_certificate(&cert.der)
+                .map_err(|e| mismatch(&key_file, e))?;
+            emit(args, &mut [key], &options)?;
+        }
+        KeyKind::Ed25519 => {
+            let key_file = KeyFile::read_any(&args.key)?;
+            let mut der = key_file.pkcs8_der()?;
+            let key = SoftEd25519Key::from_pkcs8_der(&der);
+            der.iter_mut().for_each(|b| *b = 0);
+            let key = key
+                .map_err(|e| {
+                    Error::msg(format_args!(
+                        "key {}: {e}: certificate {} needs a PKCS#8 Ed25519 key",
+                        key_file.name(),
+                        cert.name()
+                    ))
+                })?
+                .with_certificate(&cert.der)
+                .map_err(|e| mismatch(&key_file, e))?;
+            emit(args, &mut [key], &options)?;
+        }
+    }
+    if args.verbose {
+        eprintln!(
+            "smime: signed {} ({}) as {}",
+            args.input.as_deref().map_or_else(
+                || "standard input".to_owned(),
+                |p| format!("'{}'", p.display())
+            ),
+            if args.detached {
+                "detached"
+            } else {
+                "attached"
+            },
+            signer_cert.subject()
+        );
+    }
+    Ok(())
+}
+
+/// The signer's key type, from its certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyKind {
+    Rsa,
+    Ec,
+    Ed25519,
+}
+
+/// Signs the input to the output in the form asked for.
+fn emit<S: Signer>(args: &SignArgs, signers: &mut [S], options: &SignOptions<'_>) -> Result<()> {
+    let mut input = Input::open(args.input.as_deref())?;
+    let mut out = Output::open(args.output.as_deref())?;
+    let result = match args.outform {
+        MessageForm::Der => sign_to(&mut out, signers, options, &mut input).map(|_| ()),
+        MessageForm::Pem => sign_to(
+            PemWriter::new(&mut out, "CMS"),
+            signers,
+            options,
+            &mut input,
+        )
+        .and_then(|pem| {
+            pem.finish()
+                .map(|_| ())
+                .map_err(|e| Failure::Tool(e.into()))
+        }),
+    };
+    result.map_err(|f| out.failure(f))?;
+    out.commit()
+}
+
+/// Signs everything `input` yields into `sink`; returns the sink.
+fn sign_to<W: Write, S: Signer>(
+    sink: W,
+    signers: &mut [S],
+    options: &SignOptions<'_>,
+    input: &mut Input,
+) -> Result<W, Failure> {
+    // The certificates are kept in the scratch buffer, with room for the
+    // signed attributes and the signature.
+    let certs: usize = options.certificates.iter().map(|c| c.der().len()).sum();
+    let own: usize = signers
+        .iter()
+        .filter_map(|s| Signer::certificate(s).map(<[u8]>::len))
+        .sum();
+    let mut scratch = vec![0u8; DEFAULT_SCRATCH_LEN.max(32 * 1024) + certs + own];
+    let mut enc =
+        SignedDataEncoder::<_, _>::new(FromStd::new(sink), signers, &mut scratch, options)?;
+    input.for_each_chunk(|chunk| enc.write(chunk).map_err(Failure::Core))?;
+    Ok(enc.finish()?.into_inner())
+}
