@@ -135,6 +135,52 @@ fn put_header<W: Write>(sink: &mut W, tag: Tag, len: Option<u64>) -> Result<()> 
     put(sink, header(tag, len).as_bytes())
 }
 
+/// The next certificate encoding after `last` in DER SET OF order, skipping
+/// duplicates.
+fn next_cert<'a>(certs: &[CertificateRef<'a>], last: Option<&[u8]>) -> Option<&'a [u8]> {
+    certs.iter().map(|c| c.der()).filter(|d| last.is_none_or(|l| *d > l)).min()
+}
+
+/// Writes a certs-only SignedData (a `.p7b`, RFC 8551 §3.6 `application/pkcs7-mime;
+/// smime-type=certs-only`): no signers, no content, the certificates as a
+/// DER SET OF (sorted, each once). Returns the sink.
+///
+/// ```text
+/// SignedData ::= SEQUENCE { version 1, digestAlgorithms {}, encapContentInfo { id-data },
+///   certificates [0] IMPLICIT CertificateSet, signerInfos {} }
+/// ```
+pub fn write_certs_only<W: Write>(mut sink: W, certs: &[CertificateRef<'_>]) -> Result<W> {
+    let mut certs_len: u64 = 0;
+    let mut last = None;
+    while let Some(d) = next_cert(certs, last) {
+        certs_len = certs_len.checked_add(d.len() as u64).ok_or_else(overflow)?;
+        last = Some(d);
+    }
+    let eci = tlv_len(Tag::SEQUENCE, tlv_len(Tag::OID, oid::DATA.len() as u64)?)?;
+    let sd = 3 + 2 + eci + tlv_len(Tag::context(0, true), certs_len)? + 2;
+    let sd_tlv = tlv_len(Tag::SEQUENCE, sd)?;
+    let ci = tlv_len(Tag::OID, oid::SIGNED_DATA.len() as u64)?
+        + tlv_len(Tag::context(0, true), sd_tlv)?;
+    put_header(&mut sink, Tag::SEQUENCE, Some(ci))?;
+    put_header(&mut sink, Tag::OID, Some(oid::SIGNED_DATA.len() as u64))?;
+    put(&mut sink, oid::SIGNED_DATA)?;
+    put_header(&mut sink, Tag::context(0, true), Some(sd_tlv))?;
+    put_header(&mut sink, Tag::SEQUENCE, Some(sd))?;
+    put(&mut sink, &[0x02, 0x01, 0x01, 0x31, 0x00])?;
+    put_header(&mut sink, Tag::SEQUENCE, Some(tlv_len(Tag::OID, oid::DATA.len() as u64)?))?;
+    put_header(&mut sink, Tag::OID, Some(oid::DATA.len() as u64))?;
+    put(&mut sink, oid::DATA)?;
+    put_header(&mut sink, Tag::context(0, true), Some(certs_len))?;
+    let mut last = None;
+    while let Some(d) = next_cert(certs, last) {
+        put(&mut sink, d)?;
+        last = Some(d);
+    }
+    put(&mut sink, &[0x31, 0x00])?;
+    sink.flush().map_err(io_err)?;
+    Ok(sink)
+}
+
 /// The digest algorithm of a signature algorithm (SHA-512 for Ed25519).
 fn digest_alg(alg: &SignatureAlgorithm) -> HashAlgorithm {
     alg.hash().unwrap_or(HashAlgorithm::Sha512)
