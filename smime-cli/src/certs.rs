@@ -17,7 +17,11 @@ use crate::pem::{decode_blocks, looks_like_pem};
 
 /// Runs `smime certs ...`.
 pub fn run(c: &CertsCommand) -> Result<()> {
+    if let CertsCommand::Bundle(a) = c {
+        return bundle(a);
+    }
     let text = match c {
+        CertsCommand::Bundle(_) => String::new(),
         CertsCommand::Show(a) => show(&load(&a.file)?, &a.file)?,
         CertsCommand::Fingerprint(a) => fingerprints(&load(&a.file)?, &a.file)?,
         CertsCommand::Extract(a) => extract(&load(&a.file)?, &a.file, &a.out_dir)?,
@@ -26,6 +30,40 @@ pub fn run(c: &CertsCommand) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("writing standard output")
+}
+
+/// `smime certs bundle`: a certs-only SignedData of every certificate given.
+fn bundle(a: &crate::cli::CertsBundleArgs) -> Result<()> {
+    let mut ders = Vec::new();
+    for f in &a.files {
+        ders.extend(load(f)?);
+    }
+    let certs = ders
+        .iter()
+        .map(|d| CertificateRef::from_der(d))
+        .collect::<core::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::msg(format_args!("invalid certificate: {e}")))?;
+    let mut out = crate::io::Output::open(a.output.as_deref())?;
+    let written = match a.outform {
+        crate::cli::MessageForm::Der => {
+            smime_core::cms::sign::write_certs_only(FromStd::new(&mut out), &certs)
+                .map(|_| ())
+                .map_err(|e| Error::msg(format_args!("writing the bundle: {e}")))
+        }
+        crate::cli::MessageForm::Pem => {
+            let pem = crate::pem::PemWriter::new(&mut out, "PKCS7");
+            smime_core::cms::sign::write_certs_only(FromStd::new(pem), &certs)
+                .map_err(|e| Error::msg(format_args!("writing the bundle: {e}")))
+                .and_then(|w| {
+                    w.into_inner()
+                        .finish()
+                        .map(|_| ())
+                        .context("writing the bundle")
+                })
+        }
+    };
+    written?;
+    out.commit()
 }
 
 /// The DER of every certificate in the file at `path`, in order.

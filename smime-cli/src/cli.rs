@@ -315,6 +315,24 @@ pub enum CertsCommand {
     Fingerprint(CertsFileArgs),
     /// Write every certificate as a PEM file named after its subject.
     Extract(CertsExtractArgs),
+    /// Put the certificates of one or more files into a certs-only
+    /// SignedData (`.p7b`): sorted, each once.
+    Bundle(CertsBundleArgs),
+}
+
+/// `smime certs bundle`.
+#[derive(Debug, Args)]
+pub struct CertsBundleArgs {
+    /// Files holding certificates (certificates, PEM bundles, .p7b, signed messages).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output form: `der` or `pem` (`-----BEGIN PKCS7-----`).
+    #[arg(long, value_enum, default_value_t = MessageForm::Der)]
+    pub outform: MessageForm,
+    /// Output file (default: standard output); written to a temporary file
+    /// and renamed on success.
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// A file holding certificates.

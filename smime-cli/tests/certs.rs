@@ -243,3 +243,23 @@ fn extract_sanitises_names() {
         openssl_der(&cert)
     );
 }
+
+#[test]
+fn bundle_writes_a_p7b_that_openssl_reads() {
+    let p = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let der = dir.path().join("bundle.p7b");
+    let pem = dir.path().join("bundle.pem");
+    // The CA twice: it is written once.
+    smime_ok(&["certs", "bundle", p.alice.cert(), p.ca.cert(), p.ca.cert(), "--out", der.to_str().unwrap()]);
+    smime_ok(&["certs", "bundle", p.alice.cert(), p.ca.cert(), "--outform", "pem", "--out", pem.to_str().unwrap()]);
+    for (f, form) in [(&der, "DER"), (&pem, "PEM")] {
+        let out = run_ok(openssl().args(["pkcs7", "-print_certs", "-noout", "-inform", form, "-in"]).arg(f), b"");
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("subject=").count(), 2, "{form}: {text}");
+    }
+    // And our own reader agrees.
+    let fp = smime_ok(&["certs", "fingerprint", der.to_str().unwrap()]);
+    assert_eq!(fp.lines().count(), 2, "{fp}");
+    assert!(fp.contains(&openssl_fingerprint(p.ca.cert(), "-sha256").replace(':', "")) || fp.contains(&openssl_fingerprint(p.ca.cert(), "-sha256")));
+}
