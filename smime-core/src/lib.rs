@@ -5,12 +5,13 @@
 //! # Layers, top to bottom
 //!
 //! - [`cms`]: CMS content types as streaming encoders and decoders
-//!   (EnvelopedData; SignedData verification). Push-based: `write` bytes in, `finish` at the end;
+//!   (EnvelopedData; SignedData signing and verification; certs-only). Push-based:
+//!   `write` bytes in, `finish` at the end;
 //!   output goes to an [`embedded_io::Write`] sink owned by the stage, so
 //!   stages compose like `io::Write` adapters.
 //! - [`backend`]: the traits private-key hardware implements (key-transport
-//!   decryption today), plus the software backend behind `soft-rsa`.
-//! - [`x509`]: a zero-copy certificate view.
+//!   decryption, signing), plus software keys behind `soft-rsa` / `soft-ec`.
+//! - [`x509`]: a zero-copy certificate and CRL view, and path validation.
 //! - [`pubkey`]: public-key operations without heap (RSA encryption on
 //!   fixed-size `crypto-bigint` integers; RSA, ECDSA and Ed25519 signature
 //!   verification).
