@@ -11,8 +11,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use smime_benches::{Discard, best_of, data, pem_to_der};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use smime_core::cipher::{CipherSet, ContentCipher, Policy};
 use smime_core::cms::enveloped::{
@@ -21,21 +22,6 @@ use smime_core::cms::enveloped::{
 };
 use smime_core::soft::SoftRsaKey;
 use smime_core::x509::CertificateRef;
-
-/// A sink that counts and drops bytes.
-struct Discard(u64);
-impl embedded_io::ErrorType for Discard {
-    type Error = core::convert::Infallible;
-}
-impl embedded_io::Write for Discard {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -66,21 +52,6 @@ impl Fixture {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
-}
-
-fn pem_to_der(pem: &str) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(["x509", "-outform", "DER"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(pem.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    out.stdout
 }
 
 fn policy() -> Policy {
@@ -162,29 +133,6 @@ fn openssl_decrypt(fx: &Fixture, input: &Path) {
 
 const SIZES: [(usize, &str); 2] = [(1 << 20, "1MiB"), (64 << 20, "64MiB")];
 const CIPHERS: [ContentCipher; 2] = [ContentCipher::Aes256Cbc, ContentCipher::DesEde3Cbc];
-
-fn data(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x.to_le_bytes()[0]
-        })
-        .collect()
-}
-
-fn best_of(n: usize, mut f: impl FnMut()) -> Duration {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
 
 fn main() {
     let fx = Fixture::new();

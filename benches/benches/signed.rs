@@ -15,8 +15,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use smime_benches::{Discard, best_of, data, pem_to_der};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use smime_core::backend::HashAlgorithm;
 use smime_core::cms::sign::{DEFAULT_SCRATCH_LEN as SIGN_SCRATCH_LEN, SignOptions, SignedDataEncoder};
@@ -24,21 +25,6 @@ use smime_core::cms::signed::{
     ContentDigests, DEFAULT_SCRATCH_LEN as VERIFY_SCRATCH_LEN, SignedDataDecoder, VerifyOptions,
 };
 use smime_core::soft::SoftRsaKey;
-
-/// A sink that counts and drops bytes.
-struct Discard(u64);
-impl embedded_io::ErrorType for Discard {
-    type Error = core::convert::Infallible;
-}
-impl embedded_io::Write for Discard {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
 
 /// A sink that keeps the bytes (for the fixtures).
 struct Keep(Vec<u8>);
@@ -88,21 +74,6 @@ impl Fixture {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
-}
-
-fn pem_to_der(pem: &str) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(["x509", "-outform", "DER"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(pem.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    out.stdout
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,29 +170,6 @@ fn openssl_verify(mode: Mode, sig: &Path, content: &Path) {
 
 const SIZES: [(usize, &str); 2] = [(1 << 20, "1MiB"), (64 << 20, "64MiB")];
 const MODES: [Mode; 2] = [Mode::Attached, Mode::Detached];
-
-fn data(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x.to_le_bytes()[0]
-        })
-        .collect()
-}
-
-fn best_of(n: usize, mut f: impl FnMut()) -> Duration {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
 
 fn main() {
     let fx = Fixture::new();
