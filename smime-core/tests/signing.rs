@@ -415,3 +415,77 @@ fn ed25519_signer() {
     assert_eq!(e.kind(), ErrorKind::InvalidKey);
     assert!(SoftEd25519Key::from_pkcs8_der(&key[1..]).is_err());
 }
+
+#[test]
+fn crls_and_unsigned_attributes() {
+    let crl = std::fs::read("/work/shared/interop/libksba/tests/samples/ov-test-crl.crl").expect("sample CRL");
+    // Attribute { 1.2.3.4, { UTF8String "hello" } } and { 1.2.3.5, { UTF8String "b" } },
+    // given out of DER order (the shorter encoding sorts first: 30 0A < 30 0E).
+    let first: &[u8] = &[
+        0x30, 0x0E, 0x06, 0x03, 0x2A, 0x03, 0x04, 0x31, 0x07, 0x0C, 0x05, b'h', b'e', b'l', b'l', b'o',
+    ];
+    let second: &[u8] = &[0x30, 0x0A, 0x06, 0x03, 0x2A, 0x03, 0x05, 0x31, 0x03, 0x0C, 0x01, b'b'];
+    let unsigned = [first, second].concat();
+    let sorted = [second, first].concat();
+    let crls: [&[u8]; 2] = [&crl, &crl];
+    for detached in [false, true] {
+        let opts = SignOptions { detached, crls: &crls, unsigned_attributes: &unsigned, ..Default::default() };
+        let mut signers = [
+            alice(SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256)),
+            alice(pss(HashAlgorithm::Sha256)),
+        ];
+        let der = sign_with(&mut signers, &opts, MSG);
+        let content = detached.then_some(MSG);
+        verify_ours(&der, content, |r| {
+            all_valid(r);
+            // The CRL, once.
+            assert_eq!(r.crls().collect::<Vec<_>>(), [&crl[..]]);
+            assert_eq!(r.signers().len(), 2);
+            for s in r.signers() {
+                assert_eq!(s.unsigned_attributes, Some(&sorted[..]));
+            }
+        });
+        assert_eq!(openssl_verify(&der, content).expect("openssl verifies"), MSG);
+        let p = Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin.take().unwrap().write_all(&der)?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(p.status.success());
+        let text = String::from_utf8_lossy(&p.stdout);
+        assert!(text.contains("crls:") && text.contains("1.2.3.4") && text.contains("1.2.3.5"), "{text}");
+    }
+    // Without them, no unsigned attributes are reported.
+    let der = sign_with(&mut [alice(SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256))], &SignOptions::default(), MSG);
+    verify_ours(&der, None, |r| {
+        assert_eq!(r.crls().count(), 0);
+        assert!(r.signers().iter().all(|s| s.unsigned_attributes.is_none()));
+    });
+    // Malformed ones are refused.
+    let mut scratch = vec![0u8; DEFAULT_SCRATCH_LEN];
+    let mut signers = [alice(SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256))];
+    let bad_crls: [&[&[u8]]; 4] = [&[&[]], &[&[0x31, 0x00]], &[&[0x30, 0x00, 0x00]], &[&crl[..crl.len() - 1]]];
+    for crls in bad_crls {
+        let opts = SignOptions { crls, ..Default::default() };
+        let e = sign(MSG, Vec::new(), &mut signers, &mut scratch, &opts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    }
+    let bad_attrs: [&[u8]; 5] = [
+        &[0x31, 0x00],
+        &[0x30, 0x00],
+        &[0x30, 0x05, 0x06, 0x03, 0x2A, 0x03, 0x04],
+        &[0x30, 0x07, 0x06, 0x03, 0x2A, 0x03, 0x04, 0x04, 0x00],
+        &first[..first.len() - 1],
+    ];
+    for unsigned_attributes in bad_attrs {
+        let opts = SignOptions { unsigned_attributes, ..Default::default() };
+        let e = sign(MSG, Vec::new(), &mut signers, &mut scratch, &opts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    }
+}

@@ -6,6 +6,7 @@
 //!     digestAlgorithms SET OF DigestAlgorithmIdentifier,
 //!     encapContentInfo EncapsulatedContentInfo,
 //!     certificates [0] IMPLICIT CertificateSet OPTIONAL,
+//!     crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
 //!     signerInfos SET OF SignerInfo }
 //!
 //! SignerInfo ::= SEQUENCE {
@@ -28,8 +29,8 @@
 //!   [`finish`](SignedDataEncoder::finish) the whole SignedData is written
 //!   in DER.
 //!
-//! The digestAlgorithms, the certificates, the signed attributes and the
-//! signerInfos are DER `SET OF`s (sorted). SHA-2 digest identifiers are
+//! The digestAlgorithms, the certificates, the CRLs, the signed and unsigned
+//! attributes and the signerInfos are DER `SET OF`s (sorted). SHA-2 digest identifiers are
 //! written without parameters (RFC 5754). PKCS#1 v1.5 signatures are labelled
 //! `rsaEncryption` as OpenSSL does; PSS, ECDSA and Ed25519 use their own
 //! identifiers ([`SignatureAlgorithm::encode`]). Ed25519 uses SHA-512 as the
@@ -39,7 +40,8 @@
 //!
 //! No heap. The caller's scratch buffer ([`DEFAULT_SCRATCH_LEN`] is plenty
 //! for a few certificates and 4096-bit RSA) holds the certificates (copied at
-//! [`new`](SignedDataEncoder::new)), the encryption key preference, and at
+//! [`new`](SignedDataEncoder::new)), the CRLs, the encryption key preference,
+//! the unsigned attributes, and at
 //! `finish` each SignerInfo with its signature. Too small a buffer is
 //! [`ErrorKind::BufferTooSmall`].
 
@@ -110,6 +112,16 @@ pub struct SignOptions<'a> {
     /// (SMIMEEncryptionKeyPreference, RFC 8551 § 2.5.3), named by issuer and
     /// serial number.
     pub encryption_key_preference: Option<CertificateRef<'a>>,
+    /// CRLs to include (`crls [1]`), each the DER of one `CertificateList`;
+    /// written after the certificates as a DER SET OF (sorted, each once).
+    /// One that is not a single SEQUENCE is [`ErrorKind::InvalidValue`].
+    pub crls: &'a [&'a [u8]],
+    /// Unsigned attributes for every SignerInfo (`unsignedAttrs [1]`): the
+    /// DER of zero or more `Attribute ::= SEQUENCE { attrType OBJECT
+    /// IDENTIFIER, attrValues SET }`, one after the other; empty for none.
+    /// Written as a DER SET OF (sorted; identical ones once). They are not covered by the
+    /// signature. A malformed one is [`ErrorKind::InvalidValue`].
+    pub unsigned_attributes: &'a [u8],
 }
 
 impl Default for SignOptions<'_> {
@@ -123,6 +135,8 @@ impl Default for SignOptions<'_> {
             signed_attributes: true,
             smime_capabilities: true,
             encryption_key_preference: None,
+            crls: &[],
+            unsigned_attributes: &[],
         }
     }
 }
@@ -179,6 +193,53 @@ pub fn write_certs_only<W: Write>(mut sink: W, certs: &[CertificateRef<'_>]) -> 
     put(&mut sink, &[0x31, 0x00])?;
     sink.flush().map_err(io_err)?;
     Ok(sink)
+}
+
+/// Writes the items `items()` yields in DER SET OF order (ascending
+/// encodings), identical ones once.
+fn write_sorted<'a, I, F>(w: &mut SliceWriter<'_>, items: F) -> Result<()>
+where
+    I: Iterator<Item = &'a [u8]>,
+    F: Fn() -> I,
+{
+    let mut last: Option<&[u8]> = None;
+    while let Some(b) = items().filter(|c| last.is_none_or(|l| *c > l)).min() {
+        w.bytes(b)?;
+        last = Some(b);
+    }
+    Ok(())
+}
+
+/// The Attribute TLVs of `attrs` (already checked by [`check_unsigned`]).
+fn attribute_tlvs(attrs: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut r = crate::ber::SliceReader::new(attrs);
+    core::iter::from_fn(move || r.next_tlv().ok().flatten().map(|t| t.raw))
+}
+
+/// Checks that `attrs` is a run of DER `Attribute ::= SEQUENCE { OID, SET }`.
+fn check_unsigned(attrs: &[u8]) -> Result<()> {
+    let bad = |_| Error::new(ErrorKind::InvalidValue);
+    let mut r = crate::ber::SliceReader::new(attrs);
+    while let Some(a) = r.next_tlv().map_err(bad)? {
+        if a.indefinite {
+            return Err(Error::new(ErrorKind::InvalidValue));
+        }
+        let mut ar = a.expect(Tag::SEQUENCE).map_err(bad)?.reader();
+        ar.read_expect(Tag::OID).map_err(bad)?;
+        ar.read_expect(Tag::SET).map_err(bad)?;
+        ar.finish().map_err(bad)?;
+    }
+    Ok(())
+}
+
+/// Checks that `crl` is one definite-length SEQUENCE TLV.
+fn check_crl(crl: &[u8]) -> Result<()> {
+    let mut r = crate::ber::SliceReader::new(crl);
+    let ok = match r.read() {
+        Ok(t) => t.tag == Tag::SEQUENCE && !t.indefinite && r.finish().is_ok(),
+        Err(_) => false,
+    };
+    if ok { Ok(()) } else { Err(Error::new(ErrorKind::InvalidValue)) }
 }
 
 /// The digest algorithm of a signature algorithm (SHA-512 for Ed25519).
@@ -254,9 +315,12 @@ pub struct SignedDataEncoder<'k, 's, S: Signer, W: Write> {
     signer_id: SignerIdKind,
     /// `scratch[..certs_len]`: the certificate TLVs, sorted.
     certs_len: usize,
-    /// `scratch[certs_len..certs_len + ekp_len]`: the encryption key
-    /// preference attribute, if any.
+    /// `scratch[certs_len..certs_len + crls_len]`: the CRL TLVs, sorted.
+    crls_len: usize,
+    /// Then `ekp_len` bytes: the encryption key preference attribute, if any.
     ekp_len: usize,
+    /// Then `unsigned_len` bytes: the unsigned attributes, sorted.
+    unsigned_len: usize,
     version: u8,
     poisoned: bool,
 }
@@ -270,7 +334,8 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
     /// ([`ErrorKind::InvalidValue`]), more than [`MAX_SIGNERS`]
     /// ([`ErrorKind::CapacityExceeded`]), a signer without certificate
     /// ([`ErrorKind::NoSignerCertificate`]) or whose certificate does not
-    /// parse, a subject key identifier asked for and missing
+    /// parse, a malformed CRL or unsigned attribute
+    /// ([`ErrorKind::InvalidValue`]), a subject key identifier asked for and missing
     /// ([`ErrorKind::NoSubjectKeyId`]), Ed25519 without signed attributes
     /// ([`ErrorKind::UnsupportedAlgorithm`]), a too small scratch buffer
     /// ([`ErrorKind::BufferTooSmall`]), sink errors.
@@ -294,6 +359,10 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
         if ct != oid::DATA && !options.signed_attributes {
             return Err(Error::new(ErrorKind::InvalidValue));
         }
+        for crl in options.crls {
+            check_crl(crl)?;
+        }
+        check_unsigned(options.unsigned_attributes)?;
         let mut hashers: [Option<Hasher>; 4] = [const { None }; 4];
         for s in signers.iter() {
             let der = s.certificate().ok_or(Error::new(ErrorKind::NoSignerCertificate))?;
@@ -343,6 +412,8 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
             }
         }
         let certs_len = w.position();
+        write_sorted(&mut w, || options.crls.iter().copied())?;
+        let crls_len = w.position() - certs_len;
         if let (true, Some(c)) = (options.signed_attributes, options.encryption_key_preference) {
             let serial_tlv = tlv_len(Tag::INTEGER, c.serial().len() as u64)?;
             let ias = to_usize(c.issuer_der().len() as u64 + serial_tlv)?;
@@ -356,7 +427,9 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
             w.bytes(c.issuer_der())?;
             w.tlv(Tag::INTEGER, c.serial())?;
         }
-        let ekp_len = w.position() - certs_len;
+        let ekp_len = w.position() - certs_len - crls_len;
+        write_sorted(&mut w, || attribute_tlvs(options.unsigned_attributes))?;
+        let unsigned_len = w.position() - certs_len - crls_len - ekp_len;
 
         let mut content_type = [0u8; MAX_OID_LEN];
         if let Some(d) = content_type.get_mut(..ct.len()) {
@@ -390,7 +463,9 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
             smime_capabilities: options.smime_capabilities,
             signer_id: options.signer_id,
             certs_len,
+            crls_len,
             ekp_len,
+            unsigned_len,
             version,
             poisoned: false,
         })
@@ -435,7 +510,9 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
             smime_capabilities,
             signer_id,
             certs_len,
+            crls_len,
             ekp_len,
+            unsigned_len,
             version,
             ..
         } = self;
@@ -444,18 +521,23 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
             *d = h.clone().map(Hasher::finalize);
         }
         let ct = content_type.get(..content_type_len).unwrap_or(&[]);
-        let base = certs_len.checked_add(ekp_len).ok_or(overflow())?;
+        let base = [certs_len, crls_len, ekp_len, unsigned_len]
+            .into_iter()
+            .try_fold(0usize, usize::checked_add)
+            .ok_or(overflow())?;
         if base > scratch.len() {
             return Err(Error::new(ErrorKind::BufferTooSmall { required: base }));
         }
         let (head, tail) = scratch.split_at_mut(base);
-        let certs = head.get(..certs_len).unwrap_or(&[]);
-        let ekp = head.get(certs_len..).unwrap_or(&[]);
+        let (certs, rest) = head.split_at(certs_len.min(head.len()));
+        let (crls, rest) = rest.split_at(crls_len.min(rest.len()));
+        let (ekp, unsigned) = rest.split_at(ekp_len.min(rest.len()));
         let ctx = AttrContext {
             content_type: ct,
             signing_time: if signed_attributes { signing_time } else { None },
             smime_capabilities,
             ekp,
+            unsigned,
             signed_attributes,
             signer_id,
         };
@@ -496,11 +578,20 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
         } else {
             tlv_len(Tag::context(0, true), certs_len as u64)?
         };
+        let crls_tlv = if crls_len == 0 {
+            0
+        } else {
+            tlv_len(Tag::context(1, true), crls_len as u64)?
+        };
         let sis_tlv = tlv_len(Tag::SET, sis_len)?;
         let write_tail = |sink: &mut W| -> Result<()> {
             if certs_len != 0 {
                 put_header(sink, Tag::context(0, true), Some(certs_len as u64))?;
                 put(sink, certs)?;
+            }
+            if crls_len != 0 {
+                put_header(sink, Tag::context(1, true), Some(crls_len as u64))?;
+                put(sink, crls)?;
             }
             put_header(sink, Tag::SET, Some(sis_len))?;
             for s in spans.iter() {
@@ -512,7 +603,7 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
         let digalgs = digest_algorithms_len(present)?;
         if detached {
             let encap = tlv_len(Tag::SEQUENCE, tlv_len(Tag::OID, ct.len() as u64)?)?;
-            let sd = [3, tlv_len(Tag::SET, digalgs)?, encap, certs_tlv, sis_tlv]
+            let sd = [3, tlv_len(Tag::SET, digalgs)?, encap, certs_tlv, crls_tlv, sis_tlv]
                 .into_iter()
                 .try_fold(0u64, u64::checked_add)
                 .ok_or(overflow())?;
@@ -554,6 +645,8 @@ struct AttrContext<'a> {
     smime_capabilities: bool,
     /// The encryption key preference attribute (whole TLV), or empty.
     ekp: &'a [u8],
+    /// The unsigned attributes (Attribute TLVs, sorted), or empty.
+    unsigned: &'a [u8],
     signed_attributes: bool,
     signer_id: SignerIdKind,
 }
@@ -715,10 +808,23 @@ fn build_signer_info<S: Signer>(
     } else {
         0
     };
+    let unsigned_tlv = if ctx.unsigned.is_empty() {
+        0
+    } else {
+        tlv_len(Tag::context(1, true), ctx.unsigned.len() as u64)?
+    };
     let digest_alg_tlv = digest_alg_len(hash)?;
     let alg_id_len = alg_id.len() as u64;
     let content_for = |sig_len: usize| -> Result<u64> {
-        [3, sid_len, digest_alg_tlv, attrs_tlv, alg_id_len, tlv_len(Tag::OCTET_STRING, sig_len as u64)?]
+        [
+            3,
+            sid_len,
+            digest_alg_tlv,
+            attrs_tlv,
+            alg_id_len,
+            tlv_len(Tag::OCTET_STRING, sig_len as u64)?,
+            unsigned_tlv,
+        ]
             .into_iter()
             .try_fold(0u64, u64::checked_add)
             .ok_or(overflow())
@@ -793,6 +899,10 @@ fn build_signer_info<S: Signer>(
     }
     w.bytes(alg_id)?;
     w.tlv(Tag::OCTET_STRING, sig)?;
+    if !ctx.unsigned.is_empty() {
+        w.header(Tag::context(1, true), ctx.unsigned.len())?;
+        w.bytes(ctx.unsigned)?;
+    }
     Ok(w.position())
 }
 

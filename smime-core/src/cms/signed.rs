@@ -42,8 +42,10 @@
 //! The certificates (`[0]`) and CRLs (`[1]`) of the message are kept in the
 //! caller's scratch buffer, one after the other; a certificate that does not
 //! parse (or another `CertificateChoices` alternative) is counted and dropped.
-//! Each SignerInfo is captured into the rest of the scratch (its
-//! `unsignedAttrs` skipped) and checked as soon as it is complete:
+//! Each SignerInfo is captured into the rest of the scratch and checked as
+//! soon as it is complete; its `unsignedAttrs` (countersignatures,
+//! timestamps, ...) are passed through, not interpreted
+//! ([`SignerReport::unsigned_attributes`]):
 //!
 //! 1. the signer certificate is looked up by issuer and serial number or by
 //!    subject key identifier, among the message's certificates, then the
@@ -72,7 +74,9 @@
 //! The decoder holds `MAX_DIGESTS` running hashes (about 200 bytes each), the
 //! tokenizer, and results for [`MAX_SIGNERS`] signers. Everything else lives
 //! in the caller's scratch: all certificates and CRLs of the message, plus
-//! room for the largest single SignerInfo (without its unsigned attributes).
+//! room for the largest single SignerInfo (with its unsigned attributes),
+//! plus the encryption key preferences and unsigned attributes kept for the
+//! report.
 //! [`DEFAULT_SCRATCH_LEN`] fits a message with a handful of certificates.
 
 use embedded_io::Write;
@@ -284,6 +288,8 @@ struct SignerRecord {
     has_smime_capabilities: bool,
     /// Offset and length of the SMIMEEncryptionKeyPreference value in scratch.
     ekp: Option<(usize, usize)>,
+    /// Offset and length of the unsigned attributes' content in scratch.
+    unsigned: Option<(usize, usize)>,
 }
 
 const EMPTY_RECORD: SignerRecord = SignerRecord {
@@ -296,6 +302,7 @@ const EMPTY_RECORD: SignerRecord = SignerRecord {
     weak: false,
     has_smime_capabilities: false,
     ekp: None,
+    unsigned: None,
 };
 
 /// What was found about one SignerInfo.
@@ -321,6 +328,11 @@ pub struct SignerReport<'s> {
     /// §2.5.3: the certificate the sender wants to be encrypted to), if present
     /// among the signed attributes.
     pub encryption_key_preference: Option<&'s [u8]>,
+    /// The content octets of the SignerInfo's `unsignedAttrs [1]` (the
+    /// `Attribute` TLVs one after the other), if present, passed through as
+    /// they came. **They are not covered by the signature**: anyone may have
+    /// added, changed or removed them; a valid status says nothing about them.
+    pub unsigned_attributes: Option<&'s [u8]>,
 }
 
 impl SignerReport<'_> {
@@ -331,7 +343,8 @@ impl SignerReport<'_> {
 }
 
 /// What [`SignedDataDecoder::finish`] found. Borrows the scratch buffer (the
-/// certificates, CRLs and encryption-key preferences live there).
+/// certificates, CRLs, encryption-key preferences and unsigned attributes
+/// live there).
 ///
 /// **Check [`all_valid`](Self::all_valid)** (or each signer's status): an
 /// `Ok` report may hold signers whose signatures do not verify.
@@ -433,8 +446,6 @@ enum State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     Normal,
-    /// Skipping the element opened at this depth.
-    Skip(usize),
     /// Capturing the element opened at this depth into scratch.
     Capture(usize),
     /// Inside the content OCTET STRING opened at this depth.
@@ -457,7 +468,8 @@ pub struct SignedDataDecoder<'s, W: Write, const MAX_DIGESTS: usize = 4> {
     certs_end: usize,
     /// End of the kept CRLs (they start at `certs_end`).
     crls_end: usize,
-    /// End of everything kept (certificates, CRLs, key preferences).
+    /// End of everything kept (certificates, CRLs, key preferences,
+    /// unsigned attributes).
     kept_end: usize,
     /// Length of the current capture (which starts at `kept_end`).
     cap_len: usize,
@@ -474,6 +486,8 @@ pub struct SignedDataDecoder<'s, W: Write, const MAX_DIGESTS: usize = 4> {
     skipped_certs: usize,
     /// Fields of the current SignerInfo seen so far.
     signer_fields: usize,
+    /// Where the current SignerInfo's `unsignedAttrs` start in its capture.
+    unsigned_at: Option<usize>,
     poisoned: bool,
 }
 
@@ -504,6 +518,7 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
             signer_total: 0,
             skipped_certs: 0,
             signer_fields: 0,
+            unsigned_at: None,
             poisoned: false,
         }
     }
@@ -597,6 +612,7 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
                 weak: r.weak,
                 has_smime_capabilities: r.has_smime_capabilities,
                 encryption_key_preference: r.ekp.and_then(|(at, len)| kept.get(at..at.saturating_add(len))),
+                unsigned_attributes: r.unsigned.and_then(|(at, len)| kept.get(at..at.saturating_add(len))),
             }
         });
         Ok((
@@ -620,14 +636,6 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
 
     fn on_token(&mut self, t: Token<'_>) -> Result<()> {
         match self.mode {
-            Mode::Skip(d) => {
-                if let Token::End(e) = t
-                    && e.depth == d
-                {
-                    self.mode = Mode::Normal;
-                }
-                Ok(())
-            }
             Mode::Capture(d) => match t {
                 Token::Start(h) => self.capture(h.raw()),
                 Token::Data(b) => self.capture(b),
@@ -774,15 +782,21 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
             State::InSigners => {
                 expect(h, Tag::SEQUENCE)?;
                 self.signer_fields = 0;
+                self.unsigned_at = None;
                 self.cap_len = 0;
                 self.state = State::InSignerInfo;
                 Ok(())
             }
             State::InSignerInfo => {
+                if self.unsigned_at.is_some() {
+                    // Nothing may follow unsignedAttrs.
+                    return Err(Error::new(ErrorKind::InvalidValue));
+                }
                 if h.tag == Tag::context(1, true) {
-                    // unsignedAttrs: countersignatures, timestamps; not needed.
-                    self.mode = Mode::Skip(h.depth);
-                    return Ok(());
+                    // unsignedAttrs: captured after the other fields, kept
+                    // for the report.
+                    self.unsigned_at = Some(self.cap_len);
+                    return self.begin_capture(h, true, None);
                 }
                 // signedAttrs (the fourth field, after version, sid and
                 // digestAlgorithm) are kept with the SET tag the signature
@@ -941,7 +955,17 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
             return Ok(());
         }
         let (kept, rest) = self.scratch.split_at(self.kept_end.min(self.scratch.len()));
-        let si = rest.get(..self.cap_len).unwrap_or(&[]);
+        let si_len = self.unsigned_at.unwrap_or(self.cap_len).min(self.cap_len);
+        let si = rest.get(..si_len).unwrap_or(&[]);
+        // The unsigned attributes' content octets, relative to `kept_end`.
+        let unsigned = match rest.get(si_len..self.cap_len) {
+            Some(u) if self.unsigned_at.is_some() => {
+                let tlv = read_whole(u)?;
+                let off = (tlv.value.as_ptr() as usize).wrapping_sub(rest.as_ptr() as usize);
+                Some((off, tlv.value.len()))
+            }
+            _ => None,
+        };
         let certs = kept.get(..self.certs_end).unwrap_or(&[]);
         let ctx = Context {
             certs,
@@ -952,6 +976,7 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
         };
         let mut rec = check_signer(&ctx, si)?;
         rec.index = index;
+        let base = self.kept_end;
         // Keep the encryption-key preference: move it down to `kept_end`.
         if let Some((at, len)) = rec.ekp {
             let src = self.kept_end.checked_add(at);
@@ -966,6 +991,20 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
                 rec.ekp = None;
             }
         }
+        // Then the unsigned attributes (they lie after the key preference).
+        rec.unsigned = None;
+        if let Some((at, len)) = unsigned {
+            let src = base.checked_add(at);
+            let end = src.and_then(|s| s.checked_add(len));
+            if let (Some(src), Some(end)) = (src, end)
+                && end <= self.scratch.len()
+            {
+                self.scratch.copy_within(src..end, self.kept_end);
+                rec.unsigned = Some((self.kept_end, len));
+                self.kept_end += len;
+            }
+        }
+        self.unsigned_at = None;
         if let Some(slot) = self.signers.get_mut(index) {
             *slot = rec;
         }
