@@ -1,6 +1,7 @@
 //! Helpers shared by the benchmarks in `benches/` (run them with
 //! `cargo bench -p smime-benches`).
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -64,4 +65,56 @@ pub fn best_of(n: usize, mut f: impl FnMut()) -> Duration {
         })
         .min()
         .unwrap_or_default()
+}
+
+/// A throwaway RSA-2048 certificate and key made with `openssl req` in a
+/// temporary directory.
+#[derive(Debug)]
+pub struct Fixture {
+    dir: tempfile::TempDir,
+    /// The certificate's DER.
+    pub cert_der: Vec<u8>,
+}
+
+impl Fixture {
+    /// Makes the key and certificate, with `key_usage` (e.g. `keyEncipherment`).
+    ///
+    /// # Panics
+    /// When `openssl` cannot be run or fails.
+    #[allow(clippy::expect_used, clippy::panic)]
+    pub fn new(key_usage: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let st = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench"])
+            .arg("-addext")
+            .arg(format!("keyUsage={key_usage}"))
+            .arg("-keyout")
+            .arg(dir.path().join("key.pem"))
+            .arg("-out")
+            .arg(dir.path().join("cert.pem"))
+            .output()
+            .expect("openssl is needed for the benchmarks");
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        let pem = std::fs::read_to_string(dir.path().join("cert.pem")).expect("cert.pem");
+        let cert_der = pem_to_der(&pem);
+        Fixture { dir, cert_der }
+    }
+
+    /// The private key, with its certificate.
+    ///
+    /// # Panics
+    /// When the files openssl wrote cannot be read.
+    #[allow(clippy::expect_used)]
+    pub fn key(&self) -> smime_core::soft::SoftRsaKey {
+        let key_pem = std::fs::read_to_string(self.path("key.pem")).expect("key.pem");
+        smime_core::soft::SoftRsaKey::from_pem(&key_pem)
+            .expect("key")
+            .with_certificate(&self.cert_der)
+            .expect("certificate matches")
+    }
+
+    /// A path in the fixture's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
 }

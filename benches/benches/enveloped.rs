@@ -9,11 +9,11 @@
 //! to OpenSSL for each case (best of 5 runs each).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use smime_benches::{Discard, best_of, data, pem_to_der};
+use smime_benches::{Discard, Fixture, best_of, data};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use smime_core::cipher::{CipherSet, ContentCipher, Policy};
 use smime_core::cms::enveloped::{
@@ -22,37 +22,6 @@ use smime_core::cms::enveloped::{
 };
 use smime_core::soft::SoftRsaKey;
 use smime_core::x509::CertificateRef;
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    cert_der: Vec<u8>,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let st = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench"])
-            .args(["-addext", "keyUsage=keyEncipherment"])
-            .arg("-keyout")
-            .arg(dir.path().join("key.pem"))
-            .arg("-out")
-            .arg(dir.path().join("cert.pem"))
-            .output()
-            .expect("openssl is needed for the benchmarks");
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-        let pem = std::fs::read_to_string(dir.path().join("cert.pem")).unwrap();
-        let cert_der = pem_to_der(&pem);
-        Fixture { dir, cert_der }
-    }
-    fn key(&self) -> SoftRsaKey {
-        let key_pem = std::fs::read_to_string(self.path("key.pem")).unwrap();
-        SoftRsaKey::from_pem(&key_pem).unwrap().with_certificate(&self.cert_der).unwrap()
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
 
 fn policy() -> Policy {
     Policy { produce: CipherSet::ALL, ..Policy::DEFAULT }
@@ -135,7 +104,7 @@ const SIZES: [(usize, &str); 2] = [(1 << 20, "1MiB"), (64 << 20, "64MiB")];
 const CIPHERS: [ContentCipher; 2] = [ContentCipher::Aes256Cbc, ContentCipher::DesEde3Cbc];
 
 fn main() {
-    let fx = Fixture::new();
+    let fx = Fixture::new("keyEncipherment");
     let mut key = fx.key();
     let mut c = Criterion::default()
         .configure_from_args()

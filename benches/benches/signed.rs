@@ -13,11 +13,11 @@
 //! OpenSSL for each case (best of 5 runs each).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use smime_benches::{Discard, best_of, data, pem_to_der};
+use smime_benches::{Discard, Fixture, best_of, data};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use smime_core::backend::HashAlgorithm;
 use smime_core::cms::sign::{DEFAULT_SCRATCH_LEN as SIGN_SCRATCH_LEN, SignOptions, SignedDataEncoder};
@@ -38,41 +38,6 @@ impl embedded_io::Write for Keep {
     }
     fn flush(&mut self) -> Result<(), Self::Error> {
         Ok(())
-    }
-}
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    cert_der: Vec<u8>,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let st = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench"])
-            .args(["-addext", "keyUsage=digitalSignature"])
-            .arg("-keyout")
-            .arg(dir.path().join("key.pem"))
-            .arg("-out")
-            .arg(dir.path().join("cert.pem"))
-            .output()
-            .expect("openssl is needed for the benchmarks");
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-        let pem = std::fs::read_to_string(dir.path().join("cert.pem")).unwrap();
-        let cert_der = pem_to_der(&pem);
-        Fixture { dir, cert_der }
-    }
-    fn key(&self) -> SoftRsaKey {
-        let key_pem = std::fs::read_to_string(self.path("key.pem")).unwrap();
-        SoftRsaKey::from_pem(&key_pem)
-            .unwrap()
-            .with_certificate(&self.cert_der)
-            .unwrap()
-            .with_rng(getrandom::SysRng)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 }
 
@@ -172,8 +137,8 @@ const SIZES: [(usize, &str); 2] = [(1 << 20, "1MiB"), (64 << 20, "64MiB")];
 const MODES: [Mode; 2] = [Mode::Attached, Mode::Detached];
 
 fn main() {
-    let fx = Fixture::new();
-    let mut key = fx.key();
+    let fx = Fixture::new("digitalSignature");
+    let mut key = fx.key().with_rng(getrandom::SysRng);
     let mut c = Criterion::default()
         .configure_from_args()
         .sample_size(10)
