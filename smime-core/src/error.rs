@@ -123,6 +123,75 @@ impl fmt::Display for KeyUsageError {
     }
 }
 
+/// What is wrong with a MIME entity (RFC 2045/2046, RFC 8551 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MimeError {
+    /// A header field longer than the header buffer (unfolded and folded
+    /// lines together).
+    HeaderTooLong,
+    /// A header line without a colon, an empty field name, or a name with
+    /// characters RFC 5322 does not allow.
+    MalformedHeader,
+    /// A Content-Type value that does not parse (no `/`, bad parameter syntax,
+    /// an unterminated quoted string).
+    MalformedContentType,
+    /// The same parameter twice in one Content-Type (two `boundary=`).
+    DuplicateParameter,
+    /// A multipart entity without a `boundary` parameter, or one that is
+    /// empty or longer than [`crate::mime::MAX_BOUNDARY`].
+    InvalidBoundary,
+    /// The body of a multipart entity has no delimiter line for its boundary.
+    MissingBoundary,
+    /// The body ended before the closing delimiter (`--boundary--`).
+    MissingCloseDelimiter,
+    /// A line starts with the boundary delimiter but goes on with something
+    /// other than white space or `--`.
+    MalformedDelimiter,
+    /// A multipart/signed entity without exactly two parts, or whose second
+    /// part is not an `application/pkcs7-signature`.
+    MalformedMultipartSigned,
+    /// A character outside the base64 alphabet (and not white space), or
+    /// data after the padding.
+    InvalidBase64,
+    /// The base64 body ended in the middle of a 4-character group.
+    TruncatedBase64,
+    /// A Content-Transfer-Encoding this library does not decode here.
+    UnsupportedTransferEncoding,
+    /// An `smime-type` parameter this library does not know, or one that
+    /// contradicts the CMS content type.
+    UnknownSmimeType,
+    /// The entity is not S/MIME (neither multipart/signed with a CMS
+    /// signature nor application/pkcs7-mime).
+    NotSmime,
+    /// MIME entities nested deeper than the bound.
+    TooDeep,
+}
+
+impl fmt::Display for MimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::HeaderTooLong => "MIME header field too long",
+            Self::MalformedHeader => "malformed MIME header line",
+            Self::MalformedContentType => "malformed Content-Type",
+            Self::DuplicateParameter => "Content-Type parameter given twice",
+            Self::InvalidBoundary => "multipart boundary missing, empty or too long",
+            Self::MissingBoundary => "no boundary delimiter in the multipart body",
+            Self::MissingCloseDelimiter => "multipart body ends without its closing delimiter",
+            Self::MalformedDelimiter => "malformed multipart boundary delimiter line",
+            Self::MalformedMultipartSigned => {
+                "multipart/signed needs exactly two parts, the second an application/pkcs7-signature"
+            }
+            Self::InvalidBase64 => "invalid base64",
+            Self::TruncatedBase64 => "base64 body ends in the middle of a group",
+            Self::UnsupportedTransferEncoding => "unsupported Content-Transfer-Encoding",
+            Self::UnknownSmimeType => "unknown or inconsistent smime-type",
+            Self::NotSmime => "not an S/MIME message",
+            Self::TooDeep => "MIME entities nested too deeply",
+        })
+    }
+}
+
 /// What went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -200,6 +269,8 @@ pub enum ErrorKind {
     /// An operation was used in a state that does not allow it (after an error,
     /// content longer than announced, ...).
     InvalidState,
+    /// A MIME entity is malformed or not what was expected.
+    Mime(MimeError),
 }
 
 impl fmt::Display for ErrorKind {
@@ -241,6 +312,7 @@ impl fmt::Display for ErrorKind {
             Self::Io(k) => write!(f, "output error: {k:?}"),
             Self::Backend(k) => write!(f, "key backend error: {k}"),
             Self::InvalidState => f.write_str("operation not allowed in this state"),
+            Self::Mime(e) => fmt::Display::fmt(e, f),
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod cipher;
 pub mod cms;
 pub mod digest;
 pub mod error;
+pub mod mime;
 pub mod oid;
 pub mod pubkey;
 #[cfg(feature = "soft-rsa")]
@@ -47,4 +48,4 @@ pub mod soft;
 pub mod soft_ec;
 pub mod x509;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, MimeError, Result};

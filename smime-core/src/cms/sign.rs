@@ -71,7 +71,8 @@ pub const MAX_SIGNERS: usize = 8;
 const MAX_OID_LEN: usize = 32;
 
 /// The capabilities announced in SMIMECapabilities, strongest first.
-const CAPABILITIES: [&[u8]; 4] = [oid::AES256_CBC, oid::AES192_CBC, oid::AES128_CBC, oid::DES_EDE3_CBC];
+const CAPABILITIES: [&[u8]; 4] =
+    [oid::AES256_CBC, oid::AES192_CBC, oid::AES128_CBC, oid::DES_EDE3_CBC];
 
 /// How a SignerInfo names its signer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -173,8 +174,8 @@ pub fn write_certs_only<W: Write>(mut sink: W, certs: &[CertificateRef<'_>]) -> 
     let eci = tlv_len(Tag::SEQUENCE, tlv_len(Tag::OID, oid::DATA.len() as u64)?)?;
     let sd = 3 + 2 + eci + tlv_len(Tag::context(0, true), certs_len)? + 2;
     let sd_tlv = tlv_len(Tag::SEQUENCE, sd)?;
-    let ci = tlv_len(Tag::OID, oid::SIGNED_DATA.len() as u64)?
-        + tlv_len(Tag::context(0, true), sd_tlv)?;
+    let ci =
+        tlv_len(Tag::OID, oid::SIGNED_DATA.len() as u64)? + tlv_len(Tag::context(0, true), sd_tlv)?;
     put_header(&mut sink, Tag::SEQUENCE, Some(ci))?;
     put_header(&mut sink, Tag::OID, Some(oid::SIGNED_DATA.len() as u64))?;
     put(&mut sink, oid::SIGNED_DATA)?;
@@ -379,11 +380,8 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
                 *slot = Some(Hasher::new(h));
             }
         }
-        let version = if options.signer_id == SignerIdKind::SubjectKeyId || ct != oid::DATA {
-            3
-        } else {
-            1
-        };
+        let version =
+            if options.signer_id == SignerIdKind::SubjectKeyId || ct != oid::DATA { 3 } else { 1 };
 
         // Certificates: sorted, each once.
         let mut w = SliceWriter::new(&mut *scratch);
@@ -471,6 +469,26 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
         })
     }
 
+    /// The sink.
+    pub fn get_ref(&self) -> &W {
+        &self.sink
+    }
+
+    /// The sink, mutably. For a detached signature nothing is written to it
+    /// before [`finish`](Self::finish), so a caller may write its own bytes
+    /// (the MIME part that carries the content) in between.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.sink
+    }
+
+    /// The digest algorithms the signers use (each once, in
+    /// [`HashAlgorithm::ALL`] order): the `micalg` of a multipart/signed.
+    pub fn digest_algorithms(&self) -> impl Iterator<Item = HashAlgorithm> + '_ {
+        HashAlgorithm::ALL
+            .into_iter()
+            .filter(|h| self.hashers.get(hash_index(*h)).is_some_and(Option::is_some))
+    }
+
     /// Hashes `content` and, for an attached signature, writes it.
     pub fn write(&mut self, content: &[u8]) -> Result<()> {
         if self.poisoned {
@@ -555,13 +573,12 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
             let buf = tail.get_mut(pos..).ok_or(Error::new(ErrorKind::BufferTooSmall {
                 required: base.saturating_add(pos),
             }))?;
-            let n = build_signer_info(signer, buf, &digest, &ctx)
-                .map_err(|e| match e.kind() {
-                    ErrorKind::BufferTooSmall { required } => Error::new(ErrorKind::BufferTooSmall {
-                        required: required.saturating_add(base).saturating_add(pos),
-                    }),
-                    _ => e,
-                })?;
+            let n = build_signer_info(signer, buf, &digest, &ctx).map_err(|e| match e.kind() {
+                ErrorKind::BufferTooSmall { required } => Error::new(ErrorKind::BufferTooSmall {
+                    required: required.saturating_add(base).saturating_add(pos),
+                }),
+                _ => e,
+            })?;
             *span = (pos, n);
             pos += n;
         }
@@ -573,16 +590,10 @@ impl<'k, 's, S: Signer, W: Write> SignedDataEncoder<'k, 's, S, W> {
         spans.sort_unstable_by(|a, b| slice(*a).cmp(slice(*b)));
         let sis_len = pos as u64;
 
-        let certs_tlv = if certs_len == 0 {
-            0
-        } else {
-            tlv_len(Tag::context(0, true), certs_len as u64)?
-        };
-        let crls_tlv = if crls_len == 0 {
-            0
-        } else {
-            tlv_len(Tag::context(1, true), crls_len as u64)?
-        };
+        let certs_tlv =
+            if certs_len == 0 { 0 } else { tlv_len(Tag::context(0, true), certs_len as u64)? };
+        let crls_tlv =
+            if crls_len == 0 { 0 } else { tlv_len(Tag::context(1, true), crls_len as u64)? };
         let sis_tlv = tlv_len(Tag::SET, sis_len)?;
         let write_tail = |sink: &mut W| -> Result<()> {
             if certs_len != 0 {
@@ -766,11 +777,8 @@ fn build_signer_info<S: Signer>(
     let parts = parts.get_mut(..nparts).unwrap_or(&mut []);
     parts.sort_unstable();
     let attrs_content: usize = parts.iter().map(|p| p.len()).sum();
-    let attrs_set = if ctx.signed_attributes {
-        to_usize(tlv_len(Tag::SET, attrs_content as u64)?)?
-    } else {
-        0
-    };
+    let attrs_set =
+        if ctx.signed_attributes { to_usize(tlv_len(Tag::SET, attrs_content as u64)?)? } else { 0 };
 
     // Everything but the signature is known: check the space before signing.
     let (version, sid_len) = {
@@ -825,9 +833,9 @@ fn build_signer_info<S: Signer>(
             tlv_len(Tag::OCTET_STRING, sig_len as u64)?,
             unsigned_tlv,
         ]
-            .into_iter()
-            .try_fold(0u64, u64::checked_add)
-            .ok_or(overflow())
+        .into_iter()
+        .try_fold(0u64, u64::checked_add)
+        .ok_or(overflow())
     };
     let temp_len = attrs_set.checked_add(sig_max).ok_or(overflow())?;
     let required = to_usize(tlv_len(Tag::SEQUENCE, content_for(sig_max)?)?)?
@@ -839,9 +847,10 @@ fn build_signer_info<S: Signer>(
 
     // Working space at the end: the DER of the signed attributes, then the
     // signature.
-    let temp_start = buf.len().checked_sub(temp_len).ok_or(Error::new(ErrorKind::BufferTooSmall {
-        required,
-    }))?;
+    let temp_start = buf
+        .len()
+        .checked_sub(temp_len)
+        .ok_or(Error::new(ErrorKind::BufferTooSmall { required }))?;
     let (front, temp) = buf.split_at_mut(temp_start);
     let (attrs_buf, sig_buf) = temp.split_at_mut(attrs_set);
     if ctx.signed_attributes {
@@ -881,7 +890,9 @@ fn build_signer_info<S: Signer>(
     w.bytes(&[0x02, 0x01, version])?;
     match ctx.signer_id {
         SignerIdKind::IssuerAndSerial => {
-            let ias = to_usize(cert.issuer_der().len() as u64 + tlv_len(Tag::INTEGER, cert.serial().len() as u64)?)?;
+            let ias = to_usize(
+                cert.issuer_der().len() as u64 + tlv_len(Tag::INTEGER, cert.serial().len() as u64)?,
+            )?;
             w.header(Tag::SEQUENCE, ias)?;
             w.bytes(cert.issuer_der())?;
             w.tlv(Tag::INTEGER, cert.serial())?;
@@ -972,7 +983,10 @@ mod tests {
         let (b, n) = time_der(Time::from_civil(1949, 12, 31, 23, 59, 59).unwrap());
         assert_eq!(&b[..n], b"\x18\x0f19491231235959Z");
         // Round trip through the parser.
-        for t in [Time::from_civil(2049, 12, 31, 23, 59, 59).unwrap(), Time::from_civil(2100, 2, 3, 4, 5, 6).unwrap()] {
+        for t in [
+            Time::from_civil(2049, 12, 31, 23, 59, 59).unwrap(),
+            Time::from_civil(2100, 2, 3, 4, 5, 6).unwrap(),
+        ] {
             let (b, n) = time_der(t);
             let tlv = crate::ber::SliceReader::new(&b[..n]).next_tlv().unwrap().unwrap();
             assert_eq!(Time::from_tlv(&tlv).unwrap(), t);
