@@ -17,11 +17,13 @@ use crate::pem::{decode_blocks, looks_like_pem};
 
 /// Runs `smime certs ...`.
 pub fn run(c: &CertsCommand) -> Result<()> {
-    if let CertsCommand::Bundle(a) = c {
-        return bundle(a);
+    match c {
+        CertsCommand::Bundle(a) => return bundle(a),
+        CertsCommand::Harvest(a) => return crate::harvest::run(a),
+        _ => {}
     }
     let text = match c {
-        CertsCommand::Bundle(_) => String::new(),
+        CertsCommand::Bundle(_) | CertsCommand::Harvest(_) => String::new(),
         CertsCommand::Show(a) => show(&load(&a.file)?, &a.file)?,
         CertsCommand::Fingerprint(a) => fingerprints(&load(&a.file)?, &a.file)?,
         CertsCommand::Extract(a) => extract(&load(&a.file)?, &a.file, &a.out_dir)?,
@@ -49,6 +51,19 @@ fn bundle(a: &crate::cli::CertsBundleArgs) -> Result<()> {
             smime_core::cms::sign::write_certs_only(FromStd::new(&mut out), &certs)
                 .map(|_| ())
                 .map_err(|e| Error::msg(format_args!("writing the bundle: {e}")))
+        }
+        crate::cli::MessageForm::Smime => {
+            let mut sink = FromStd::new(&mut out);
+            smime_core::mime::write_pkcs7_mime_header(
+                &mut sink,
+                smime_core::mime::SmimeType::CertsOnly,
+            )
+            .and_then(|()| {
+                let b64 = smime_core::mime::base64::Base64Encoder::new(sink);
+                smime_core::cms::sign::write_certs_only(b64, &certs)?.finish()
+            })
+            .map(|_| ())
+            .map_err(|e| Error::msg(format_args!("writing the bundle: {e}")))
         }
         crate::cli::MessageForm::Pem => {
             let pem = crate::pem::PemWriter::new(&mut out, "PKCS7");

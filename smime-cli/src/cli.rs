@@ -87,30 +87,39 @@ impl From<HashArg> for HashAlgorithm {
     }
 }
 
-/// Form of the content given to `encrypt`.
+/// Form of the content given to `sign` and `encrypt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ContentForm {
-    /// Bytes as they are (no MIME canonicalisation).
+    /// An RFC 5322 mail message (default): its From, To, Subject, Date,
+    /// Message-ID and other fields stay outside; its `Content-*` fields and
+    /// body are what is signed or encrypted.
     #[default]
+    Smime,
+    /// Bytes as they are (no MIME, no canonicalisation).
     Binary,
 }
 
-/// Form of a CMS message.
+/// Form of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum MessageForm {
-    /// BER/DER bytes.
+    /// An S/MIME mail message (RFC 5322 with RFC 8551 MIME entities).
     #[default]
+    Smime,
+    /// BER/DER bytes of the CMS ContentInfo.
     Der,
     /// PEM text (`-----BEGIN CMS-----`).
     Pem,
 }
 
-/// Form of the content `decrypt` writes.
+/// Form of the content `decrypt` and `verify` write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum DecryptedForm {
-    /// The content bytes as they are (default).
+    /// The content bytes as they are (default). For a mail message, the
+    /// message with its outer header fields and the content entity.
     #[default]
     Binary,
+    /// The same as `binary`: for a mail message, the mail message.
+    Smime,
     /// Accepted for compatibility; the content is written as it is. Matters
     /// only for content types that are themselves CMS (later).
     Der,
@@ -123,8 +132,21 @@ pub enum DecryptedForm {
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
     /// Recipient certificate (PEM or DER); repeat for several recipients.
-    #[arg(long = "recipient", short = 'r', value_name = "CERT", required = true)]
+    #[arg(
+        long = "recipient",
+        short = 'r',
+        value_name = "CERT",
+        required_unless_present = "to"
+    )]
     pub recipients: Vec<PathBuf>,
+    /// Recipient e-mail address, looked up in the certificate store
+    /// (`--store`): its valid encryption certificate, the one the partner
+    /// asked for if it did, else the newest; repeat for several.
+    #[arg(long = "to", value_name = "ADDR", requires = "store")]
+    pub to: Vec<String>,
+    /// The certificate store for `--to` (see `smime certs harvest`).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
     /// Content-encryption cipher.
     #[arg(long, value_enum, default_value = "aes256-cbc")]
     pub cipher: CipherArg,
@@ -141,11 +163,12 @@ pub struct EncryptArgs {
     /// Encrypt to certificates whose keyUsage lacks keyEncipherment.
     #[arg(long)]
     pub allow_any_key_usage: bool,
-    /// Form of the content.
-    #[arg(long, value_enum, default_value = "binary")]
+    /// Form of the input: `smime` (a mail message, default) or `binary`
+    /// (bytes as they are).
+    #[arg(long, value_enum, default_value = "smime")]
     pub inform: ContentForm,
-    /// Form of the message written.
-    #[arg(long, value_enum, default_value = "der")]
+    /// Form of the message written: `smime` (mail, default), `der` or `pem`.
+    #[arg(long, value_enum, default_value = "smime")]
     pub outform: MessageForm,
     /// Content to encrypt (default: standard input, streamed with indefinite
     /// lengths; a file gives definite-length DER).
@@ -171,8 +194,8 @@ pub struct DecryptArgs {
     /// to its recipient info instead of tried on every one.
     #[arg(long = "cert", short = 'c', value_name = "CERT")]
     pub certs: Vec<PathBuf>,
-    /// Form of the message (default: detected; PEM is `-----BEGIN CMS-----`
-    /// or `-----BEGIN PKCS7-----`).
+    /// Form of the message (default: detected: DER starts with a SEQUENCE,
+    /// PEM with `-----BEGIN`, anything else is a mail message).
     #[arg(long, value_enum)]
     pub inform: Option<MessageForm>,
     /// Form of the decrypted content; the content is written as it is.
@@ -242,11 +265,23 @@ pub struct SignArgs {
     /// Sign without signed attributes (no signing time, no capabilities).
     #[arg(long)]
     pub no_attributes: bool,
-    /// Form of the content.
-    #[arg(long, value_enum, default_value = "binary")]
+    /// With mail output: an opaque `application/pkcs7-mime; smime-type=signed-data`
+    /// message instead of a clear-signed multipart/signed one.
+    #[arg(long)]
+    pub opaque: bool,
+    /// Then encrypt the signed message to this certificate (PEM or DER), in
+    /// the same pass; repeat for several recipients.
+    #[arg(long = "encrypt-to", value_name = "CERT")]
+    pub encrypt_to: Vec<PathBuf>,
+    /// Content-encryption cipher for `--encrypt-to`.
+    #[arg(long, value_enum, default_value = "aes256-cbc")]
+    pub cipher: CipherArg,
+    /// Form of the input: `smime` (a mail message, default) or `binary`
+    /// (bytes as they are).
+    #[arg(long, value_enum, default_value = "smime")]
     pub inform: ContentForm,
-    /// Form of the message written.
-    #[arg(long, value_enum, default_value = "der")]
+    /// Form of the message written: `smime` (mail, default), `der` or `pem`.
+    #[arg(long, value_enum, default_value = "smime")]
     pub outform: MessageForm,
     /// Content to sign (default: standard input).
     #[arg(long = "in", value_name = "FILE")]
@@ -287,7 +322,12 @@ pub struct VerifyArgs {
     /// Require every signer's certificate to hold this e-mail address.
     #[arg(long, value_name = "ADDR")]
     pub email: Option<String>,
-    /// Form of the message (default: detected).
+    /// For a mail message: report a From address that is not in the signer's
+    /// certificate as a warning instead of a failure.
+    #[arg(long)]
+    pub ignore_from: bool,
+    /// Form of the message (default: detected: DER starts with a SEQUENCE,
+    /// PEM with `-----BEGIN`, anything else is a mail message).
     #[arg(long, value_enum)]
     pub inform: Option<MessageForm>,
     /// Form of the content written; the content is written as it is.
@@ -318,6 +358,21 @@ pub enum CertsCommand {
     /// Put the certificates of one or more files into a certs-only
     /// SignedData (`.p7b`): sorted, each once.
     Bundle(CertsBundleArgs),
+    /// Add the certificates of a signed mail's signer to a store, keyed by
+    /// e-mail address (for `smime encrypt --to`). The signature must verify.
+    Harvest(CertsHarvestArgs),
+}
+
+/// `smime certs harvest`.
+#[derive(Debug, Args)]
+pub struct CertsHarvestArgs {
+    /// A signed mail message (multipart/signed or pkcs7-mime signed-data),
+    /// or a bare CMS signed message (DER or PEM).
+    #[arg(value_name = "MAIL")]
+    pub mail: PathBuf,
+    /// The store directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
 }
 
 /// `smime certs bundle`.
@@ -326,7 +381,8 @@ pub struct CertsBundleArgs {
     /// Files holding certificates (certificates, PEM bundles, .p7b, signed messages).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    /// Output form: `der` or `pem` (`-----BEGIN PKCS7-----`).
+    /// Output form: `der`, `pem` (`-----BEGIN PKCS7-----`) or `smime` (an
+    /// `application/pkcs7-mime; smime-type=certs-only` entity).
     #[arg(long, value_enum, default_value_t = MessageForm::Der)]
     pub outform: MessageForm,
     /// Output file (default: standard output); written to a temporary file

@@ -23,7 +23,11 @@ use crate::cli::{DecryptArgs, MessageForm};
 use crate::error::{Error, Result};
 use crate::files::{CertFile, KeyFile};
 use crate::io::{Failure, Input, Output};
+use crate::mail::{self, Buffers, Layer, MAX_ENVELOPES, Peel, read_first};
 use crate::pem::PemDecoder;
+use smime_core::mime::EntityKind;
+use std::cell::RefCell;
+use std::io::IsTerminal as _;
 
 /// The keys offered to the decoder, with a description of each for reports.
 #[derive(Debug)]
@@ -96,11 +100,21 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
         .map(|p| CertFile::load(p))
         .collect::<Result<Vec<_>>>()?;
     let mut ring = KeyRing::load(&key_files, &certs)?;
-    drop(key_files);
 
     let mut input = Input::open(args.input.as_deref())?;
+    let first = read_first(&mut input)?;
+    let form = args.inform.unwrap_or_else(|| detect(&first));
+    if form == MessageForm::Smime {
+        let mut rings = vec![ring];
+        for _ in 1..MAX_ENVELOPES {
+            rings.push(KeyRing::load(&key_files, &certs)?);
+        }
+        drop(key_files);
+        return decrypt_mail(args, &first, &mut input, &mut rings);
+    }
+    drop(key_files);
     let mut out = Output::open(args.output.as_deref())?;
-    let report = decrypt_to(&mut out, &mut ring.keys, args.inform, &mut input)
+    let report = decrypt_to(&mut out, &mut ring.keys, form, &first, &mut input)
         .map_err(explain)
         .map_err(|f| out.failure(f))?;
     out.commit()?;
@@ -119,11 +133,65 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
     Ok(())
 }
 
+/// Decrypts a mail message: every encryption layer is taken off; the
+/// message (its outer header fields and the decrypted entity) is written.
+fn decrypt_mail(
+    args: &DecryptArgs,
+    first: &[u8],
+    input: &mut Input,
+    rings: &mut [KeyRing],
+) -> Result<()> {
+    let out = RefCell::new(Output::open(args.output.as_deref())?);
+    let mut buffers = Buffers::new();
+    let opened = mail::open(
+        Peel::Encryption,
+        first,
+        input,
+        &out,
+        &mut buffers,
+        rings,
+        &[],
+    );
+    let mut notes = Vec::new();
+    let result = opened.map(|o| {
+        for layer in &o.layers {
+            match layer {
+                Layer::Decrypted { report, key } if args.verbose => {
+                    notes.push(format!(
+                        "smime: decrypted {} with {key}: {}, {} recipient info(s)",
+                        input.name(),
+                        report.cipher,
+                        report.recipient_count
+                    ));
+                }
+                Layer::Content(kind)
+                    if *kind != EntityKind::Plain
+                        && (args.verbose || std::io::stderr().is_terminal()) =>
+                {
+                    notes.push(
+                    "smime: the decrypted message is signed: check it with `smime verify`"
+                        .to_owned(),
+                    );
+                }
+                _ => {}
+            }
+        }
+    });
+    let mut out = out.into_inner();
+    result.map_err(explain).map_err(|f| out.failure(f))?;
+    out.commit()?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    Ok(())
+}
+
 /// Says what a format error of the core means for the person reading it.
 fn explain(f: Failure) -> Failure {
     let Failure::Core(e) = f else { return f };
     let what = match e.kind() {
         ErrorKind::Truncated => "truncated message",
+        ErrorKind::Mime(_) => "malformed S/MIME message",
         ErrorKind::UnexpectedContentType => "not an EnvelopedData (encrypted) message",
         ErrorKind::TrailingData
         | ErrorKind::UnexpectedTag { .. }
@@ -140,7 +208,8 @@ fn explain(f: Failure) -> Failure {
 fn decrypt_to(
     out: &mut Output,
     keys: &mut [SoftRsaKey],
-    inform: Option<MessageForm>,
+    form: MessageForm,
+    first: &[u8],
     input: &mut Input,
 ) -> Result<DecryptReport, Failure> {
     let mut scratch = vec![0u8; DEFAULT_SCRATCH_LEN];
@@ -151,32 +220,34 @@ fn decrypt_to(
         &mut scratch,
         DecryptOptions::default(),
     );
-    // Decided on the first bytes when --inform is not given.
-    let mut form = inform;
+    if first.is_empty() {
+        return Err(Failure::Tool(Error::msg("the input is empty")));
+    }
     let mut pem = PemDecoder::new();
-    input.for_each_chunk(|chunk| -> Result<(), Failure> {
-        let f = *form.get_or_insert_with(|| detect(chunk));
-        match f {
-            MessageForm::Der => dec.write(chunk).map_err(Failure::Core),
+    let mut feed = |chunk: &[u8]| -> Result<(), Failure> {
+        match form {
             MessageForm::Pem => pem.feed(chunk, |bytes: &[u8]| {
                 dec.write(bytes).map_err(Failure::Core)
             }),
+            _ => dec.write(chunk).map_err(Failure::Core),
         }
-    })?;
-    if form == Some(MessageForm::Pem) {
+    };
+    feed(first)?;
+    input.for_each_chunk(&mut feed)?;
+    if form == MessageForm::Pem {
         pem.finish()?;
-    }
-    if form.is_none() {
-        return Err(Failure::Tool(Error::msg("the input is empty")));
     }
     let (_, report) = dec.finish()?;
     Ok(report)
 }
 
-/// PEM if the message starts with `-` or whitespace (DER starts with a SEQUENCE tag).
+/// DER if the message starts with a SEQUENCE tag, PEM if it starts with
+/// `-` or white space, else a mail message.
 pub(crate) fn detect(first: &[u8]) -> MessageForm {
     match first.first() {
+        Some(0x30) => MessageForm::Der,
         Some(b) if *b == b'-' || b.is_ascii_whitespace() => MessageForm::Pem,
-        _ => MessageForm::Der,
+        None => MessageForm::Der,
+        _ => MessageForm::Smime,
     }
 }

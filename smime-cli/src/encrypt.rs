@@ -15,42 +15,58 @@ use smime_core::cms::enveloped::{
 };
 use smime_core::oid;
 
-use crate::cli::{EncryptArgs, MessageForm};
+use crate::cli::{ContentForm, EncryptArgs, MessageForm};
+use crate::describe::now;
 use crate::error::{Error, Result};
 use crate::files::CertFile;
 use crate::io::{Failure, Input, Output};
+use crate::mail::{HeaderBuffers, Place, read_content, write_content};
 use crate::pem::PemWriter;
+use smime_core::mime::base64::Base64Encoder;
+use smime_core::mime::{Discard, SmimeType, write_pkcs7_mime_header};
 
-/// Runs `smime encrypt`.
-pub fn run(args: &EncryptArgs) -> Result<()> {
-    let certs = args
-        .recipients
-        .iter()
-        .map(|p| CertFile::load(p))
-        .collect::<Result<Vec<_>>>()?;
+/// How recipients are named and keys wrapped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecipientArgs {
+    /// Wrap with RSA-OAEP with this hash (else PKCS#1 v1.5).
+    pub oaep: Option<smime_core::backend::HashAlgorithm>,
+    /// Name recipients by subject key identifier.
+    pub keyid: bool,
+    /// Allow certificates whose keyUsage lacks keyEncipherment.
+    pub allow_any_key_usage: bool,
+}
 
-    let key_transport = match (args.oaep, args.oaep_hash) {
-        (false, None) => KeyTransport::RsaPkcs1v15,
-        (_, h) => {
-            KeyTransport::RsaOaep(h.map_or(smime_core::backend::HashAlgorithm::Sha256, Into::into))
-        }
-    };
-    let id = if args.keyid {
-        RecipientIdKind::SubjectKeyId
-    } else {
-        RecipientIdKind::IssuerAndSerial
-    };
-
-    let cipher: ContentCipher = args.cipher.into();
+/// The policy for `cipher` (triple-DES allowed when asked for) and the
+/// matching options (definite lengths unknown: mail is streamed).
+pub fn options_for(cipher: ContentCipher) -> (EncryptOptions<'static>, Policy) {
     let mut policy = Policy::DEFAULT;
     if cipher == ContentCipher::DesEde3Cbc {
         // Asked for explicitly: some partners still need it.
         policy.produce = policy.produce.with(ContentCipher::DesEde3Cbc);
     }
-    policy.require_key_encipherment = !args.allow_any_key_usage;
+    let options = EncryptOptions {
+        cipher,
+        policy,
+        content_type: oid::DATA,
+        content_len: None,
+    };
+    (options, policy)
+}
 
-    let mut recipients = Vec::with_capacity(certs.len());
-    for c in &certs {
+/// Checks each recipient certificate, naming the file that fails.
+pub fn recipients<'c>(certs: &'c [CertFile], a: &RecipientArgs) -> Result<Vec<Recipient<'c>>> {
+    let key_transport = a
+        .oaep
+        .map_or(KeyTransport::RsaPkcs1v15, KeyTransport::RsaOaep);
+    let id = if a.keyid {
+        RecipientIdKind::SubjectKeyId
+    } else {
+        RecipientIdKind::IssuerAndSerial
+    };
+    let mut policy = Policy::DEFAULT;
+    policy.require_key_encipherment = !a.allow_any_key_usage;
+    let mut out = Vec::with_capacity(certs.len());
+    for c in certs {
         let cert = c.parse()?;
         let recipient = Recipient {
             cert,
@@ -61,23 +77,63 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
         recipient
             .check(&policy)
             .map_err(|e| recipient_error(c, &recipient, &policy, e))?;
-        recipients.push(recipient);
+        out.push(recipient);
     }
-    let mut input = Input::open(args.input.as_deref())?;
-    let options = EncryptOptions {
-        cipher,
-        policy,
-        content_type: oid::DATA,
-        content_len: input.known_len()?,
+    Ok(out)
+}
+
+/// Runs `smime encrypt`.
+pub fn run(args: &EncryptArgs) -> Result<()> {
+    let mut certs = args
+        .recipients
+        .iter()
+        .map(|p| CertFile::load(p))
+        .collect::<Result<Vec<_>>>()?;
+    if !args.to.is_empty() {
+        let dir = args
+            .store
+            .as_deref()
+            .ok_or_else(|| Error::msg("--to needs --store DIR"))?;
+        let store = crate::store::Store::open(dir)?;
+        for addr in &args.to {
+            let der = store.select_encryption_cert(addr, now())?;
+            certs.push(CertFile {
+                path: dir.join(addr),
+                der,
+            });
+        }
+    }
+    let oaep = match (args.oaep, args.oaep_hash) {
+        (false, None) => None,
+        (_, h) => Some(h.map_or(smime_core::backend::HashAlgorithm::Sha256, Into::into)),
     };
+    let rargs = RecipientArgs {
+        oaep,
+        keyid: args.keyid,
+        allow_any_key_usage: args.allow_any_key_usage,
+    };
+    let recipients = recipients(&certs, &rargs)?;
+
+    let cipher: ContentCipher = args.cipher.into();
+    let (mut options, mut policy) = options_for(cipher);
+    policy.require_key_encipherment = !args.allow_any_key_usage;
+    options.policy = policy;
+    let mut input = Input::open(args.input.as_deref())?;
+    let mail = args.inform == ContentForm::Smime;
+    if !mail {
+        options.content_len = input.known_len()?;
+    }
 
     let mut out = Output::open(args.output.as_deref())?;
     let result = match args.outform {
-        MessageForm::Der => encrypt_to(&mut out, &recipients, &options, &mut input).map(|_| ()),
+        MessageForm::Der => {
+            encrypt_to(&mut out, &recipients, &options, mail, &mut input).map(|_| ())
+        }
         MessageForm::Pem => encrypt_to(
             PemWriter::new(&mut out, "CMS"),
             &recipients,
             &options,
+            mail,
             &mut input,
         )
         .and_then(|pem| {
@@ -85,6 +141,7 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
                 .map(|_| ())
                 .map_err(|e| Failure::Tool(e.into()))
         }),
+        MessageForm::Smime => encrypt_mail(&mut out, &recipients, &options, mail, &mut input),
     };
     result.map_err(|f| out.failure(f))?;
     out.commit()?;
@@ -132,16 +189,43 @@ fn recipient_error(
     }
 }
 
-/// Encrypts everything `input` yields into `sink`; returns the sink.
+/// Encrypts everything `input` yields into `sink` (CMS); returns the sink.
 fn encrypt_to<W: Write>(
     sink: W,
     recipients: &[Recipient<'_>],
     options: &EncryptOptions<'_>,
+    mail: bool,
     input: &mut Input,
 ) -> Result<W, Failure> {
-    let mut rng = SysRng;
-    let mut enc =
-        EnvelopedDataEncoder::<_>::new(FromStd::new(sink), recipients, options, &mut rng)?;
-    input.for_each_chunk(|chunk| enc.write(chunk).map_err(Failure::Core))?;
+    let mut bufs = HeaderBuffers::new();
+    // A mail's outer fields have no place in a bare CMS message.
+    let content = read_content(mail, &mut bufs, input, &mut Discard)?;
+    let enc = EnvelopedDataEncoder::<_>::new(FromStd::new(sink), recipients, options, &mut SysRng)?;
+    let place = if mail { Place::Cms } else { Place::Raw };
+    let enc = write_content(content, input, enc, place)?;
     Ok(enc.finish()?.into_inner())
+}
+
+/// Encrypts the input mail into an `application/pkcs7-mime` mail message.
+fn encrypt_mail<W: Write>(
+    sink: W,
+    recipients: &[Recipient<'_>],
+    options: &EncryptOptions<'_>,
+    mail: bool,
+    input: &mut Input,
+) -> Result<(), Failure> {
+    let mut bufs = HeaderBuffers::new();
+    let mut o = FromStd::new(sink);
+    let content = read_content(mail, &mut bufs, input, &mut o)?;
+    if !content.has_mime_version() {
+        embedded_io::Write::write_all(&mut o, b"MIME-Version: 1.0\r\n")
+            .map_err(|e| Failure::Tool(Error::msg(format_args!("writing the output: {e}"))))?;
+    }
+    write_pkcs7_mime_header(&mut o, SmimeType::EnvelopedData)?;
+    let env =
+        EnvelopedDataEncoder::<_>::new(Base64Encoder::new(o), recipients, options, &mut SysRng)?;
+    write_content(content, input, env, Place::Cms)?
+        .finish()?
+        .finish()?;
+    Ok(())
 }

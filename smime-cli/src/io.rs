@@ -70,6 +70,24 @@ impl Input {
         }
     }
 
+    /// Reads what is there into `buf` (at least one byte unless the input
+    /// is at its end, which gives 0).
+    pub fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            let r = match self {
+                Self::Stdin(s) => s.lock().read(buf),
+                Self::File { file, .. } => file.read(buf),
+            };
+            match r {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::msg(format_args!("reading {}: {e}", self.name())));
+                }
+            }
+        }
+    }
+
     /// Reads the whole input in [`CHUNK`]-sized pieces, handing each to `f`.
     /// Errors from `f` are passed on as they are; read errors get context.
     pub fn for_each_chunk<E: From<Error>>(

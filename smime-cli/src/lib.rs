@@ -28,9 +28,13 @@ pub mod describe;
 pub mod encrypt;
 pub mod error;
 pub mod files;
+pub mod harvest;
 pub mod io;
+pub mod mail;
 pub mod pem;
+pub mod progress;
 pub mod sign;
+pub mod store;
 pub mod verify;
 
 pub use error::{Error, Result};

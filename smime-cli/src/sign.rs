@@ -12,20 +12,29 @@
 
 use std::io::Write;
 
+use embedded_io::Write as _;
 use embedded_io_adapters::std::FromStd;
+use getrandom::SysRng;
 use smime_core::backend::{HashAlgorithm, Signer};
+use smime_core::cipher::ContentCipher;
+use smime_core::cms::enveloped::{EnvelopedDataEncoder, Recipient};
 use smime_core::cms::sign::{DEFAULT_SCRATCH_LEN, SignOptions, SignedDataEncoder, SignerIdKind};
+use smime_core::mime::base64::Base64Encoder;
+use smime_core::mime::{
+    Boundary, Discard, MultipartSignedWriter, SmimeType, write_pkcs7_mime_header,
+};
 use smime_core::oid;
 use smime_core::pubkey::SignatureAlgorithm;
 use smime_core::soft::SoftRsaKey;
 use smime_core::soft_ec::{SoftEcKey, SoftEd25519Key};
 use smime_core::x509::CertificateRef;
 
-use crate::cli::{MessageForm, SignArgs};
+use crate::cli::{ContentForm, MessageForm, SignArgs};
 use crate::describe::now;
 use crate::error::{Error, Result};
 use crate::files::{CertFile, KeyFile, load_cert_bundle};
 use crate::io::{Failure, Input, Output};
+use crate::mail::{HeaderBuffers, Place, read_content, write_content};
 use crate::pem::PemWriter;
 
 /// Runs `smime sign`.
@@ -187,14 +196,27 @@ enum KeyKind {
 
 /// Signs the input to the output in the form asked for.
 fn emit<S: Signer>(args: &SignArgs, signers: &mut [S], options: &SignOptions<'_>) -> Result<()> {
+    let certs = args
+        .encrypt_to
+        .iter()
+        .map(|p| CertFile::load(p))
+        .collect::<Result<Vec<_>>>()?;
+    let recipients = crate::encrypt::recipients(&certs, &crate::encrypt::RecipientArgs::default())?;
+    if !recipients.is_empty() && args.outform != MessageForm::Smime {
+        return Err(Error::msg(
+            "--encrypt-to makes a mail message: leave out --outform (or give --outform smime)",
+        ));
+    }
     let mut input = Input::open(args.input.as_deref())?;
     let mut out = Output::open(args.output.as_deref())?;
+    let mail = args.inform == ContentForm::Smime;
     let result = match args.outform {
-        MessageForm::Der => sign_to(&mut out, signers, options, &mut input).map(|_| ()),
+        MessageForm::Der => sign_to(&mut out, signers, options, mail, &mut input).map(|_| ()),
         MessageForm::Pem => sign_to(
             PemWriter::new(&mut out, "CMS"),
             signers,
             options,
+            mail,
             &mut input,
         )
         .and_then(|pem| {
@@ -202,28 +224,117 @@ fn emit<S: Signer>(args: &SignArgs, signers: &mut [S], options: &SignOptions<'_>
                 .map(|_| ())
                 .map_err(|e| Failure::Tool(e.into()))
         }),
+        MessageForm::Smime => {
+            let cipher = args.cipher.into();
+            sign_mail(
+                &mut out,
+                signers,
+                options,
+                args,
+                &recipients,
+                cipher,
+                &mut input,
+            )
+        }
     };
     result.map_err(|f| out.failure(f))?;
     out.commit()
 }
 
-/// Signs everything `input` yields into `sink`; returns the sink.
-fn sign_to<W: Write, S: Signer>(
-    sink: W,
-    signers: &mut [S],
-    options: &SignOptions<'_>,
-    input: &mut Input,
-) -> Result<W, Failure> {
-    // The certificates are kept in the scratch buffer, with room for the
-    // signed attributes and the signature.
+/// The scratch buffer for signing: the certificates, with room for the
+/// signed attributes and the signature.
+fn scratch_for<S: Signer>(signers: &[S], options: &SignOptions<'_>) -> Vec<u8> {
     let certs: usize = options.certificates.iter().map(|c| c.der().len()).sum();
     let own: usize = signers
         .iter()
         .filter_map(|s| Signer::certificate(s).map(<[u8]>::len))
         .sum();
-    let mut scratch = vec![0u8; DEFAULT_SCRATCH_LEN.max(32 * 1024) + certs + own];
-    let mut enc =
-        SignedDataEncoder::<_, _>::new(FromStd::new(sink), signers, &mut scratch, options)?;
-    input.for_each_chunk(|chunk| enc.write(chunk).map_err(Failure::Core))?;
+    vec![0u8; DEFAULT_SCRATCH_LEN.max(32 * 1024) + certs + own]
+}
+
+/// Signs everything `input` yields into `sink` (CMS, DER); returns the sink.
+fn sign_to<W: Write, S: Signer>(
+    sink: W,
+    signers: &mut [S],
+    options: &SignOptions<'_>,
+    mail: bool,
+    input: &mut Input,
+) -> Result<W, Failure> {
+    let mut scratch = scratch_for(signers, options);
+    let mut bufs = HeaderBuffers::new();
+    // A mail's outer fields have no place in a bare CMS message.
+    let content = read_content(mail, &mut bufs, input, &mut Discard)?;
+    let enc = SignedDataEncoder::<_, _>::new(FromStd::new(sink), signers, &mut scratch, options)?;
+    let place = if mail { Place::Cms } else { Place::Raw };
+    let enc = write_content(content, input, enc, place)?;
     Ok(enc.finish()?.into_inner())
+}
+
+/// Signs the input mail (clear-signed or opaque), and encrypts the result
+/// when there are recipients; writes an S/MIME mail message.
+fn sign_mail<W: Write, S: Signer>(
+    sink: W,
+    signers: &mut [S],
+    options: &SignOptions<'_>,
+    args: &SignArgs,
+    recipients: &[Recipient<'_>],
+    cipher: ContentCipher,
+    input: &mut Input,
+) -> Result<(), Failure> {
+    let mut scratch = scratch_for(signers, options);
+    let mut bufs = HeaderBuffers::new();
+    let mut o = FromStd::new(sink);
+    let content = read_content(args.inform == ContentForm::Smime, &mut bufs, input, &mut o)?;
+    if !content.has_mime_version() {
+        o.write_all(b"MIME-Version: 1.0\r\n").map_err(io_failure)?;
+    }
+    let boundary = Boundary::random(&mut SysRng)?;
+    let attached = SignOptions {
+        detached: false,
+        ..*options
+    };
+    if recipients.is_empty() {
+        if args.opaque {
+            write_pkcs7_mime_header(&mut o, SmimeType::SignedData)?;
+            let enc = SignedDataEncoder::<_, _>::new(
+                Base64Encoder::new(o),
+                signers,
+                &mut scratch,
+                &attached,
+            )?;
+            write_content(content, input, enc, Place::Cms)?
+                .finish()?
+                .finish()?;
+        } else {
+            let msw = MultipartSignedWriter::new(o, signers, &mut scratch, options, boundary)?;
+            write_content(content, input, msw, Place::ClearSigned)?.finish()?;
+        }
+        return Ok(());
+    }
+    let (eopts, policy_cipher) = crate::encrypt::options_for(cipher);
+    let _ = policy_cipher;
+    write_pkcs7_mime_header(&mut o, SmimeType::EnvelopedData)?;
+    let mut env =
+        EnvelopedDataEncoder::<_>::new(Base64Encoder::new(o), recipients, &eopts, &mut SysRng)?;
+    if args.opaque {
+        write_pkcs7_mime_header(&mut env, SmimeType::SignedData)?;
+        let enc = SignedDataEncoder::<_, _>::new(
+            Base64Encoder::new(&mut env),
+            signers,
+            &mut scratch,
+            &attached,
+        )?;
+        write_content(content, input, enc, Place::Cms)?
+            .finish()?
+            .finish()?;
+    } else {
+        let msw = MultipartSignedWriter::new(&mut env, signers, &mut scratch, options, boundary)?;
+        write_content(content, input, msw, Place::ClearSigned)?.finish()?;
+    }
+    env.finish()?.finish()?;
+    Ok(())
+}
+
+fn io_failure(e: std::io::Error) -> Failure {
+    Failure::Tool(Error::msg(format_args!("writing the output: {e}")))
 }

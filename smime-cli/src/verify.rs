@@ -28,7 +28,10 @@ use crate::describe::{colon_hex, hash_name, now, parse_time, signature_name, sta
 use crate::error::{Error, Result};
 use crate::files::{CertFile, load_crls};
 use crate::io::{Failure, Input, Output};
+use crate::mail::{self, Buffers, Layer, Peel, read_first};
 use crate::pem::PemDecoder;
+use smime_core::mime::{EntityKind, SmimeType};
+use std::cell::RefCell;
 
 /// Room for the message's certificates, CRLs and the largest SignerInfo.
 pub const SCRATCH_LEN: usize = 1 << 20;
@@ -71,11 +74,29 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         .map(CertFile::parse)
         .collect::<Result<Vec<_>>>()?;
 
+    let mut input = Input::open(args.input.as_deref())?;
+    let first = read_first(&mut input)?;
+    let form = args.inform.unwrap_or_else(|| detect(&first));
+    let checks = Checks {
+        anchors: &anchors,
+        extra: &extra_refs,
+        crls: &crl_ders,
+        at,
+    };
+    if form == MessageForm::Smime {
+        if args.content.is_some() {
+            return Err(Error::msg(
+                "--content is for a bare detached signature (DER or PEM); a multipart/signed \
+                 mail carries its content",
+            ));
+        }
+        return verify_mail(args, &checks, &first, &mut input);
+    }
+
     let mut scratch = vec![0u8; SCRATCH_LEN];
     let options = VerifyOptions {
         extra_certificates: &extra_refs,
     };
-    let mut input = Input::open(args.input.as_deref())?;
     let mut out = Output::open(args.output.as_deref())?;
 
     let decoded = match &args.content {
@@ -97,12 +118,12 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
                 options,
                 &digests,
             );
-            decode(dec, args.inform, &mut input).map(|(_, r)| r)
+            decode(dec, form, &first, &mut input).map(|(_, r)| r)
         }
         None => {
             let dec =
                 SignedDataDecoder::<_>::new(FromStd::new(NoFlush(&mut out)), &mut scratch, options);
-            decode(dec, args.inform, &mut input).map(|(_, r)| r)
+            decode(dec, form, &first, &mut input).map(|(_, r)| r)
         }
     };
     let detached = args.content.is_some();
@@ -110,30 +131,122 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         .map_err(|f| explain(f, detached))
         .map_err(|f| out.failure(f))?;
 
-    let crl_refs: Vec<CrlRef<'_>> = crl_ders
-        .iter()
-        .filter_map(|d| CrlRef::from_der(d).ok())
-        .chain(report.crls().filter_map(|d| CrlRef::from_der(d).ok()))
-        .collect();
-    let mut intermediates: Vec<CertificateRef<'_>> = report.certificates().collect();
-    intermediates.extend(extra_refs.iter().copied());
-    let mut vopts = ValidationOptions::new(at);
-    vopts.purpose = Purpose::Signing;
-    vopts.crls = &crl_refs;
-
-    let checker = Checker {
-        anchors: &anchors,
-        intermediates: &intermediates,
-        options: &vopts,
-        chain_check: !args.no_chain_check,
-        email: args.email.as_deref(),
-        at,
-    };
     let mut text = String::new();
-    let problems = checker.report(&report, &input.name(), &mut text);
+    let problems = checks.check(args, &report, &input.name(), None, &mut text);
     if problems.is_empty() {
         if !args.quiet {
             eprint!("{text}");
+        }
+        out.commit()?;
+        Ok(())
+    } else {
+        eprint!("{text}");
+        drop(out);
+        Err(Error::msg(problems.join("; ")))
+    }
+}
+
+/// What signer certificates are checked against.
+struct Checks<'a, 'c> {
+    anchors: &'a [CertificateRef<'c>],
+    extra: &'a [CertificateRef<'c>],
+    crls: &'a [Vec<u8>],
+    at: Time,
+}
+
+impl Checks<'_, '_> {
+    /// Checks one SignedData's signers; writes the report into `text` and
+    /// returns the problems (empty: success).
+    fn check(
+        &self,
+        args: &VerifyArgs,
+        report: &SignedDataReport<'_>,
+        name: &str,
+        from: Option<&str>,
+        text: &mut String,
+    ) -> Vec<String> {
+        let crl_refs: Vec<CrlRef<'_>> = self
+            .crls
+            .iter()
+            .filter_map(|d| CrlRef::from_der(d).ok())
+            .chain(report.crls().filter_map(|d| CrlRef::from_der(d).ok()))
+            .collect();
+        let mut intermediates: Vec<CertificateRef<'_>> = report.certificates().collect();
+        intermediates.extend(self.extra.iter().copied());
+        let mut vopts = ValidationOptions::new(self.at);
+        vopts.purpose = Purpose::Signing;
+        vopts.crls = &crl_refs;
+        let checker = Checker {
+            anchors: self.anchors,
+            intermediates: &intermediates,
+            options: &vopts,
+            chain_check: !args.no_chain_check,
+            email: args.email.as_deref(),
+            from,
+            ignore_from: args.ignore_from,
+            at: self.at,
+        };
+        checker.report(report, name, text)
+    }
+}
+
+/// Verifies a mail message: every signature layer is taken off and checked;
+/// the message (its outer header fields and the signed entity) is written.
+fn verify_mail(
+    args: &VerifyArgs,
+    checks: &Checks<'_, '_>,
+    first: &[u8],
+    input: &mut Input,
+) -> Result<()> {
+    let out = RefCell::new(Output::open(args.output.as_deref())?);
+    let mut buffers = Buffers::new();
+    let opened = mail::open(
+        Peel::Signatures,
+        first,
+        input,
+        &out,
+        &mut buffers,
+        &mut [],
+        checks.extra,
+    );
+    let mut text = String::new();
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    let result = opened.map(|o| {
+        let from = o.from.as_deref();
+        for layer in &o.layers {
+            match layer {
+                Layer::Signed { report, mime } => {
+                    if let Some(m) = mime
+                        && m.canonicalised
+                    {
+                        notes.push(
+                            "smime: note: the signed part had bare LF line ends (stored or sent \
+                             as LF text); it was verified in canonical CRLF form"
+                                .to_owned(),
+                        );
+                    }
+                    problems.extend(checks.check(args, report, &input.name(), from, &mut text));
+                }
+                Layer::Content(EntityKind::Pkcs7Mime(Some(SmimeType::EnvelopedData))) => notes
+                    .push(
+                        "smime: the signed content is encrypted: decrypt it with `smime decrypt`"
+                            .to_owned(),
+                    ),
+                _ => {}
+            }
+        }
+    });
+    let mut out = out.into_inner();
+    result
+        .map_err(|f| explain(f, false))
+        .map_err(|f| out.failure(f))?;
+    if problems.is_empty() {
+        if !args.quiet {
+            eprint!("{text}");
+            for n in &notes {
+                eprintln!("{n}");
+            }
         }
         out.commit()?;
         Ok(())
@@ -154,6 +267,7 @@ fn explain(f: Failure, detached: bool) -> Failure {
              verify it without --content)"
         }
         ErrorKind::Truncated => "truncated message",
+        ErrorKind::Mime(_) => "malformed S/MIME message",
         ErrorKind::UnexpectedContentType => "not a SignedData (signed) message",
         ErrorKind::TrailingData
         | ErrorKind::UnexpectedTag { .. }
@@ -169,25 +283,26 @@ fn explain(f: Failure, detached: bool) -> Failure {
 /// Feeds the whole input (DER or PEM) to `dec` and finishes it.
 pub(crate) fn decode<'s, W: embedded_io::Write>(
     mut dec: SignedDataDecoder<'s, W>,
-    inform: Option<MessageForm>,
+    form: MessageForm,
+    first: &[u8],
     input: &mut Input,
 ) -> Result<(W, SignedDataReport<'s>), Failure> {
-    let mut form = inform;
+    if first.is_empty() {
+        return Err(Failure::Tool(Error::msg("the input is empty")));
+    }
     let mut pem = PemDecoder::new();
-    input.for_each_chunk(|chunk| -> Result<(), Failure> {
-        let f = *form.get_or_insert_with(|| detect(chunk));
-        match f {
-            MessageForm::Der => dec.write(chunk).map_err(Failure::Core),
+    let mut feed = |chunk: &[u8]| -> Result<(), Failure> {
+        match form {
             MessageForm::Pem => pem.feed(chunk, |bytes: &[u8]| {
                 dec.write(bytes).map_err(Failure::Core)
             }),
+            _ => dec.write(chunk).map_err(Failure::Core),
         }
-    })?;
-    if form == Some(MessageForm::Pem) {
+    };
+    feed(first)?;
+    input.for_each_chunk(&mut feed)?;
+    if form == MessageForm::Pem {
         pem.finish()?;
-    }
-    if form.is_none() {
-        return Err(Failure::Tool(Error::msg("the input is empty")));
     }
     Ok(dec.finish()?)
 }
@@ -199,6 +314,8 @@ struct Checker<'a, 'c> {
     options: &'a ValidationOptions<'a>,
     chain_check: bool,
     email: Option<&'a str>,
+    from: Option<&'a str>,
+    ignore_from: bool,
     at: Time,
 }
 
@@ -332,9 +449,38 @@ impl<'c> Checker<'_, 'c> {
                 problems.push(format!("signer {n}: certificate chain: {first}"));
             }
             self.email_check(&path, n, text, problems);
+            self.sender_check(&path, n, text, problems);
         } else {
             let path = x509_validate(cert, &[], &[], self.options);
             self.email_check(&path, n, text, problems);
+            self.sender_check(&path, n, text, problems);
+        }
+    }
+
+    /// Ties the signature to the sender (RFC 8551 §3.1.5 / RFC 5750 §3):
+    /// the From address must be in the signer's certificate.
+    fn sender_check(
+        &self,
+        path: &PathReport<'_>,
+        n: usize,
+        text: &mut String,
+        problems: &mut Vec<String>,
+    ) {
+        use std::fmt::Write as _;
+        let Some(addr) = self.from else { return };
+        if path.email_matches(addr.as_bytes()) {
+            let _ = writeln!(text, "  From:       {addr} (matches the certificate)");
+        } else if self.ignore_from {
+            let _ = writeln!(
+                text,
+                "  From:       {addr} is NOT in the certificate (ignored: --ignore-from)"
+            );
+        } else {
+            let _ = writeln!(text, "  From:       {addr} is NOT in the certificate");
+            problems.push(format!(
+                "signer {n}: the message's From address {addr} is not in the signer's \
+                 certificate (a signature by someone else; --ignore-from to accept it)"
+            ));
         }
     }
 
