@@ -293,8 +293,11 @@ pub fn run_to_string(message: &[u8]) -> Result<String> {
     }
     let _ = writeln!(
         r,
-        "   signature valid, signed by Bob; the text is what Bob wrote"
+        "   signature valid, signed by Bob; the text Alice reads, as Bob wrote it:"
     );
+    for line in got.lines() {
+        let _ = writeln!(r, "   > {line}");
+    }
     let _ = writeln!(r, "OK");
     Ok(r)
 }

@@ -101,7 +101,7 @@ fn generated_chain_verifies_with_openssl_and_works_as_recipient() {
 
     // A recipient in practice: smime encrypts to it, OpenSSL decrypts.
     let enc = run_ok(
-        smime().args(["encrypt", "--keyid", "--recipient", &p(&user_der)]),
+        &mut smime_cms(&["encrypt", "--keyid", "--recipient", &p(&user_der)]),
         b"for Carol",
     );
     let party = Party {
@@ -141,6 +141,9 @@ fn key_usage_without_key_encipherment_is_written_as_asked() {
         text.contains("Digital Signature, Non Repudiation"),
         "{text}"
     );
-    let line = smime_fails(&["encrypt", "--recipient", cert.to_str().unwrap()], b"x");
+    let line = smime_fails(
+        &cms_args(&["encrypt", "--recipient", cert.to_str().unwrap()]),
+        b"x",
+    );
     assert!(line.contains("keyUsage"), "{line}");
 }

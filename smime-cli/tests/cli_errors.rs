@@ -9,12 +9,17 @@ use common::*;
 /// A message to recipient 1 (made by us; the tests below are about errors).
 fn message_to_r1(pem: bool) -> Vec<u8> {
     let f = fixture();
-    let mut cmd = smime();
-    cmd.args(["encrypt", "--recipient", f.r[0].cert()]);
-    if pem {
-        cmd.args(["--outform", "pem"]);
-    }
-    run_ok(&mut cmd, &content(100_000, 42))
+    let outform = if pem { "pem" } else { "der" };
+    run_ok(
+        &mut smime_cms(&[
+            "encrypt",
+            "--recipient",
+            f.r[0].cert(),
+            "--outform",
+            outform,
+        ]),
+        &content(100_000, 42),
+    )
 }
 
 #[test]
@@ -51,7 +56,7 @@ fn wrong_key_fails_uniformly_and_leaves_no_file() {
 fn wrong_key_writes_nothing_to_stdout_for_a_small_message() {
     let f = fixture();
     let enc = run_ok(
-        smime().args(["encrypt", "--recipient", f.r[0].cert()]),
+        &mut smime_cms(&["encrypt", "--recipient", f.r[0].cert()]),
         &content(5_000, 1),
     );
     let out = run(smime().args(["decrypt", "--key", f.r[1].key()]), &enc);
@@ -90,13 +95,16 @@ fn certificate_matching_no_key() {
 #[test]
 fn recipient_without_key_encipherment_is_refused_unless_allowed() {
     let f = fixture();
-    let line = smime_fails(&["encrypt", "--recipient", f.sign_only.cert()], b"secret");
+    let line = smime_fails(
+        &cms_args(&["encrypt", "--recipient", f.sign_only.cert()]),
+        b"secret",
+    );
     assert!(line.contains("keyUsage"), "{line}");
     assert!(line.contains("keyEncipherment"), "{line}");
     assert!(line.contains("--allow-any-key-usage"), "{line}");
 
     let enc = run_ok(
-        smime().args([
+        &mut smime_cms(&[
             "encrypt",
             "--allow-any-key-usage",
             "--recipient",
@@ -110,15 +118,15 @@ fn recipient_without_key_encipherment_is_refused_unless_allowed() {
 #[test]
 fn small_and_non_rsa_recipients_are_refused() {
     let f = fixture();
-    let line = smime_fails(&["encrypt", "--recipient", f.small.cert()], b"x");
+    let line = smime_fails(&cms_args(&["encrypt", "--recipient", f.small.cert()]), b"x");
     assert!(line.contains("1024-bit"), "{line}");
     assert!(line.contains(f.small.cert()), "{line}");
-    let line = smime_fails(&["encrypt", "--recipient", f.ec.cert()], b"x");
+    let line = smime_fails(&cms_args(&["encrypt", "--recipient", f.ec.cert()]), b"x");
     assert!(line.contains("RSA"), "{line}");
     assert!(line.contains(f.ec.cert()), "{line}");
     // An EC key is not a key this tool can decrypt with.
     let enc = run_ok(
-        smime().args(["encrypt", "--recipient", f.r[0].cert()]),
+        &mut smime_cms(&["encrypt", "--recipient", f.r[0].cert()]),
         b"x",
     );
     let line = smime_fails(&["decrypt", "--key", f.ec.key()], &enc);
@@ -129,13 +137,13 @@ fn small_and_non_rsa_recipients_are_refused() {
 fn keyid_needs_a_subject_key_identifier() {
     let f = fixture();
     let line = smime_fails(
-        &["encrypt", "--keyid", "--recipient", f.no_ski.cert()],
+        &cms_args(&["encrypt", "--keyid", "--recipient", f.no_ski.cert()]),
         b"x",
     );
     assert!(line.contains("subjectKeyIdentifier"), "{line}");
     // Without --keyid it is a fine recipient.
     let enc = run_ok(
-        smime().args(["encrypt", "--recipient", f.no_ski.cert()]),
+        &mut smime_cms(&["encrypt", "--recipient", f.no_ski.cert()]),
         b"x",
     );
     assert_eq!(openssl_decrypt(&enc, false, &f.no_ski, true), b"x");
@@ -173,7 +181,7 @@ fn truncated_input_is_an_error() {
     }
     // Indefinite-length BER (from standard input) cut at an end-of-contents.
     let enc = run_ok(
-        smime().args(["encrypt", "--recipient", f.r[0].cert()]),
+        &mut smime_cms(&["encrypt", "--recipient", f.r[0].cert()]),
         b"abc",
     );
     let line = smime_fails(&["decrypt", "--key", f.r[0].key()], &enc[..enc.len() - 2]);
@@ -226,35 +234,38 @@ fn garbage_and_empty_input_are_errors() {
 #[test]
 fn bad_files_are_named() {
     let f = fixture();
-    let line = smime_fails(&["encrypt", "--recipient", "/nonexistent/cert.pem"], b"x");
+    let line = smime_fails(
+        &cms_args(&["encrypt", "--recipient", "/nonexistent/cert.pem"]),
+        b"x",
+    );
     assert!(line.contains("/nonexistent/cert.pem"), "{line}");
     // A key given as a certificate.
-    let line = smime_fails(&["encrypt", "--recipient", f.r[0].key()], b"x");
+    let line = smime_fails(&cms_args(&["encrypt", "--recipient", f.r[0].key()]), b"x");
     assert!(line.contains(f.r[0].key()), "{line}");
     // A certificate given as a key.
     let line = smime_fails(&["decrypt", "--key", f.r[0].cert()], b"x");
     assert!(line.contains(f.r[0].cert()), "{line}");
     // Missing input file.
     let line = smime_fails(
-        &[
+        &cms_args(&[
             "encrypt",
             "--recipient",
             f.r[0].cert(),
             "--in",
             "/nonexistent/in",
-        ],
+        ]),
         b"",
     );
     assert!(line.contains("/nonexistent/in"), "{line}");
     // An output directory that does not exist.
     let line = smime_fails(
-        &[
+        &cms_args(&[
             "encrypt",
             "--recipient",
             f.r[0].cert(),
             "--out",
             "/nonexistent/dir/out.p7m",
-        ],
+        ]),
         b"x",
     );
     assert!(line.contains("/nonexistent/dir"), "{line}");
@@ -266,7 +277,11 @@ fn usage_errors_exit_2() {
         &["encrypt"][..],
         &["decrypt"][..],
         &["encrypt", "--recipient", "c.pem", "--cipher", "rc2-cbc"][..],
-        &["encrypt", "--recipient", "c.pem", "--outform", "smime"][..],
+        // (`smime` is a valid output form since mail became the default.)
+        &["encrypt", "--recipient", "c.pem", "--outform", "bogus"][..],
+        &[
+            "sign", "--key", "k.pem", "--cert", "c.pem", "--inform", "der",
+        ][..],
         &["frobnicate"][..],
     ] {
         let out = run(smime().args(args), b"");
@@ -284,6 +299,19 @@ fn demo_runs_and_says_ok() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout.lines().last(), Some("OK"), "{stdout}");
-    assert!(stdout.contains("AES-256-CBC"), "{stdout}");
-    assert!(stdout.contains("2 recipient"), "{stdout}");
+    // The whole workflow, shown as mail.
+    for step in [
+        "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";",
+        "added alice@example.org",
+        "smime-type=enveloped-data",
+        "$ smime decrypt",
+        "> Thanks, Alice.",
+    ] {
+        assert!(stdout.contains(step), "{step}: {stdout}");
+    }
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -273,10 +273,10 @@ fn smime_signed_messages_verify_with_gpgsm() {
         ("detached", &["--detached"][..]),
     ] {
         let sig = g.path("smime.p7");
+        let mut args = vec!["sign", "--key", p.alice.key(), "--cert", p.alice.cert()];
+        args.extend_from_slice(extra);
         run_ok(
-            smime()
-                .args(["sign", "--key", p.alice.key(), "--cert", p.alice.cert()])
-                .args(extra)
+            smime_cms(&args)
                 .arg("--in")
                 .arg(&input)
                 .arg("--out")

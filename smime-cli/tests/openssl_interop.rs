@@ -215,8 +215,9 @@ fn openssl_to_smime_empty_and_large() {
 
 /// `smime encrypt` with `args`, content on standard input or from a file.
 fn smime_encrypt(dir: &Path, msg: &[u8], args: &[&str], from_file: bool) -> Vec<u8> {
-    let mut cmd = smime();
-    cmd.arg("encrypt").args(args);
+    let mut all = vec!["encrypt"];
+    all.extend_from_slice(args);
+    let mut cmd = smime_cms(&all);
     if from_file {
         let input = dir.join("content.bin");
         std::fs::write(&input, msg).unwrap();
@@ -256,7 +257,7 @@ fn smime_to_openssl_every_cipher() {
 fn smime_default_is_aes256_and_pkcs1v15() {
     let f = fixture();
     let enc = run_ok(
-        smime().args(["encrypt", "--recipient", f.r[0].cert()]),
+        &mut smime_cms(&["encrypt", "--recipient", f.r[0].cert()]),
         b"hello",
     );
     let dir = tempfile::tempdir().unwrap();
@@ -375,8 +376,7 @@ fn smime_to_openssl_empty_and_large() {
         std::fs::create_dir_all(output.parent().unwrap()).unwrap();
         std::fs::write(&input, &msg).unwrap();
         run_ok(
-            smime()
-                .args(["encrypt", "--recipient", f.r[2].cert(), "--in"])
+            smime_cms(&["encrypt", "--recipient", f.r[2].cert(), "--in"])
                 .arg(&input)
                 .arg("--out")
                 .arg(&output),

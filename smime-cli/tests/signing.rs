@@ -263,10 +263,10 @@ fn smime_sign(dir: &Path, content: &[u8], signer: &Party, args: &[&str]) -> Vec<
     std::fs::write(&input, content).unwrap();
     let out = dir.join("signed.out");
     let _ = std::fs::remove_file(&out);
+    let mut all = vec!["sign", "--key", signer.key(), "--cert", signer.cert()];
+    all.extend_from_slice(args);
     run_ok(
-        smime()
-            .args(["sign", "--key", signer.key(), "--cert", signer.cert()])
-            .args(args)
+        smime_cms(&all)
             .arg("--in")
             .arg(&input)
             .arg("--out")
@@ -326,7 +326,7 @@ fn smime_sign_verifies_with_openssl() {
     }
     // Attached, streamed from standard input (indefinite lengths).
     let signed = run_ok(
-        smime().args(["sign", "--key", p.alice.key(), "--cert", p.alice.cert()]),
+        &mut smime_cms(&["sign", "--key", p.alice.key(), "--cert", p.alice.cert()]),
         &msg,
     );
     assert_eq!(openssl_verify(dir.path(), &signed, false, None), msg);
@@ -349,7 +349,7 @@ fn smime_sign_then_smime_verify() {
     assert!(e.contains("Signed at:  20"), "{e}");
     // Detached through smime, streamed from standard input.
     let sig = run_ok(
-        smime().args([
+        &mut smime_cms(&[
             "sign",
             "--key",
             p.alice.key(),
@@ -382,26 +382,29 @@ fn smime_sign_then_smime_verify() {
     let e = stderr(&smime_verify(&signed, &["--trust", ca]));
     assert!(e.contains("Signature:  Ed25519"), "{e}");
     let line = smime_fails(
-        &["sign", "--key", p.ec.key(), "--cert", p.ec.cert(), "--pss"],
+        &cms_args(&["sign", "--key", p.ec.key(), "--cert", p.ec.cert(), "--pss"]),
         b"x",
     );
     assert!(line.contains("--pss is for RSA keys"), "{line}");
     let line = smime_fails(
-        &["sign", "--key", p.alice.key(), "--cert", p.ec.cert()],
+        &cms_args(&["sign", "--key", p.alice.key(), "--cert", p.ec.cert()]),
         b"x",
     );
     assert!(line.contains("needs a PKCS#8 P-256 or P-384 key"), "{line}");
-    let line = smime_fails(&["sign", "--key", p.ec.key(), "--cert", p.ed.cert()], b"x");
+    let line = smime_fails(
+        &cms_args(&["sign", "--key", p.ec.key(), "--cert", p.ed.cert()]),
+        b"x",
+    );
     assert!(line.contains("needs a PKCS#8 Ed25519 key"), "{line}");
     let line = smime_fails(
-        &[
+        &cms_args(&[
             "sign",
             "--key",
             p.ed.key(),
             "--cert",
             p.ed.cert(),
             "--no-attributes",
-        ],
+        ]),
         b"x",
     );
     assert!(
@@ -410,12 +413,15 @@ fn smime_sign_then_smime_verify() {
     );
     // A key that does not match the certificate: one line.
     let line = smime_fails(
-        &["sign", "--key", p.bob.key(), "--cert", p.alice.cert()],
+        &cms_args(&["sign", "--key", p.bob.key(), "--cert", p.alice.cert()]),
         b"x",
     );
     assert!(line.contains("does not belong"), "{line}");
     // A CA certificate without digitalSignature.
-    let line = smime_fails(&["sign", "--key", p.ca.key(), "--cert", p.ca.cert()], b"x");
+    let line = smime_fails(
+        &cms_args(&["sign", "--key", p.ca.key(), "--cert", p.ca.cert()]),
+        b"x",
+    );
     assert!(line.contains("may not be used for signing"), "{line}");
 }
 
@@ -490,7 +496,7 @@ fn weak_digest_is_marked_and_other_messages_are_refused() {
     assert!(e.contains("Digest:     SHA-1 (weak)"), "{e}");
     // An encrypted message is not a signed one: one line.
     let enc = run_ok(
-        smime().args(["encrypt", "--recipient", p.alice.cert()]),
+        &mut smime_cms(&["encrypt", "--recipient", p.alice.cert()]),
         b"secret",
     );
     let line = smime_fails(&["verify", "--trust", p.ca.cert()], &enc);

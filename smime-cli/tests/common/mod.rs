@@ -19,6 +19,32 @@ pub fn smime() -> Command {
     Command::new(env!("CARGO_BIN_EXE_smime"))
 }
 
+/// `args` of `smime sign` or `smime encrypt` (the subcommand first) for the
+/// forms most tests work with: raw bytes in (`--inform binary`) and a bare CMS
+/// message out (`--outform der`, unless `args` give an `--outform`). The
+/// tool's own defaults are a mail message in and an S/MIME mail message out.
+pub fn cms_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let (command, rest) = args.split_first().expect("a subcommand");
+    assert!(
+        matches!(*command, "sign" | "encrypt"),
+        "cms_args is for sign and encrypt, not {command:?}"
+    );
+    let mut v = vec![*command, "--inform", "binary"];
+    if !rest.contains(&"--outform") {
+        v.extend(["--outform", "der"]);
+    }
+    v.extend_from_slice(rest);
+    v
+}
+
+/// `smime` with [`cms_args`]`(args)`: `sign` or `encrypt` of raw bytes to a
+/// bare CMS message (DER unless `args` give an `--outform`).
+pub fn smime_cms(args: &[&str]) -> Command {
+    let mut cmd = smime();
+    cmd.args(cms_args(args));
+    cmd
+}
+
 /// The `openssl` command line tool (a real peer, not a mock).
 pub fn openssl() -> Command {
     static CHECKED: OnceLock<()> = OnceLock::new();
