@@ -101,7 +101,7 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let mut ring = KeyRing::load(&key_files, &certs)?;
 
-    let mut input = Input::open(args.input.as_deref())?;
+    let mut input = Input::open(args.input.as_deref())?.with_progress("decrypting");
     let first = read_first(&mut input)?;
     let form = args.inform.unwrap_or_else(|| detect(&first));
     if form == MessageForm::Smime {

@@ -118,7 +118,7 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
     let (mut options, mut policy) = options_for(cipher);
     policy.require_key_encipherment = !args.allow_any_key_usage;
     options.policy = policy;
-    let mut input = Input::open(args.input.as_deref())?;
+    let mut input = Input::open(args.input.as_deref())?.with_progress("encrypting");
     let mail = args.inform == ContentForm::Smime;
     if !mail {
         options.content_len = input.known_len()?;

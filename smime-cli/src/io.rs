@@ -15,13 +15,22 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
+use crate::progress::Progress;
 
 /// Size of the chunks the tool reads its input in.
 pub const CHUNK: usize = 64 * 1024;
 
-/// Where the tool's input comes from.
+/// Where the tool's input comes from, with a progress bar for large inputs
+/// on a terminal (see [`crate::progress`]).
 #[derive(Debug)]
-pub enum Input {
+pub struct Input {
+    source: Source,
+    progress: Option<Progress>,
+}
+
+/// The input's source.
+#[derive(Debug)]
+enum Source {
     /// Standard input.
     Stdin(io::Stdin),
     /// A file.
@@ -36,24 +45,42 @@ pub enum Input {
 impl Input {
     /// Opens `path`, or standard input when `None`.
     pub fn open(path: Option<&Path>) -> Result<Self> {
-        match path {
-            None => Ok(Self::Stdin(io::stdin())),
+        let source = match path {
+            None => Source::Stdin(io::stdin()),
             Some(p) => {
                 let file =
                     File::open(p).with_context(|| format!("cannot open '{}'", p.display()))?;
-                Ok(Self::File {
+                Source::File {
                     file,
                     path: p.to_path_buf(),
-                })
+                }
             }
+        };
+        Ok(Self {
+            source,
+            progress: None,
+        })
+    }
+
+    /// Shows a progress bar labelled `what` while the input is read, when
+    /// standard error is a terminal and the input is large.
+    pub fn with_progress(mut self, what: &str) -> Self {
+        let total = self.known_len().ok().flatten();
+        self.progress = Some(Progress::new(what, total));
+        self
+    }
+
+    fn advance(&self, n: usize) {
+        if let Some(p) = &self.progress {
+            p.inc(n as u64);
         }
     }
 
     /// The input's size when it is a regular file (known up front).
     pub fn known_len(&self) -> Result<Option<u64>> {
-        match self {
-            Self::Stdin(_) => Ok(None),
-            Self::File { file, path } => {
+        match &self.source {
+            Source::Stdin(_) => Ok(None),
+            Source::File { file, path } => {
                 let meta = file
                     .metadata()
                     .with_context(|| format!("'{}'", path.display()))?;
@@ -64,9 +91,9 @@ impl Input {
 
     /// A name for messages.
     pub fn name(&self) -> String {
-        match self {
-            Self::Stdin(_) => "standard input".to_owned(),
-            Self::File { path, .. } => format!("'{}'", path.display()),
+        match &self.source {
+            Source::Stdin(_) => "standard input".to_owned(),
+            Source::File { path, .. } => format!("'{}'", path.display()),
         }
     }
 
@@ -74,12 +101,15 @@ impl Input {
     /// is at its end, which gives 0).
     pub fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
         loop {
-            let r = match self {
-                Self::Stdin(s) => s.lock().read(buf),
-                Self::File { file, .. } => file.read(buf),
+            let r = match &mut self.source {
+                Source::Stdin(s) => s.lock().read(buf),
+                Source::File { file, .. } => file.read(buf),
             };
             match r {
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.advance(n);
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     return Err(Error::msg(format_args!("reading {}: {e}", self.name())));
@@ -96,13 +126,21 @@ impl Input {
     ) -> Result<(), E> {
         let mut buf = vec![0u8; CHUNK];
         loop {
-            let r = match self {
-                Self::Stdin(s) => s.lock().read(&mut buf),
-                Self::File { file, .. } => file.read(&mut buf),
+            let r = match &mut self.source {
+                Source::Stdin(s) => s.lock().read(&mut buf),
+                Source::File { file, .. } => file.read(&mut buf),
             };
             match r {
-                Ok(0) => return Ok(()),
-                Ok(n) => f(&buf[..n])?,
+                Ok(0) => {
+                    if let Some(p) = &self.progress {
+                        p.finish();
+                    }
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.advance(n);
+                    f(&buf[..n])?;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     return Err(Error::msg(format_args!("reading {}: {e}", self.name())).into());

@@ -207,7 +207,7 @@ fn emit<S: Signer>(args: &SignArgs, signers: &mut [S], options: &SignOptions<'_>
             "--encrypt-to makes a mail message: leave out --outform (or give --outform smime)",
         ));
     }
-    let mut input = Input::open(args.input.as_deref())?;
+    let mut input = Input::open(args.input.as_deref())?.with_progress("signing");
     let mut out = Output::open(args.output.as_deref())?;
     let mail = args.inform == ContentForm::Smime;
     let result = match args.outform {

@@ -74,7 +74,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         .map(CertFile::parse)
         .collect::<Result<Vec<_>>>()?;
 
-    let mut input = Input::open(args.input.as_deref())?;
+    let mut input = Input::open(args.input.as_deref())?.with_progress("verifying");
     let first = read_first(&mut input)?;
     let form = args.inform.unwrap_or_else(|| detect(&first));
     let checks = Checks {

@@ -353,3 +353,122 @@ fn ecdsa_signing_allocates_nothing() {
         assert!(len > 300);
     }
 }
+
+/// The whole S/MIME message path: a mail is split, signed as
+/// multipart/signed, encrypted, base64-wrapped; then decoded, decrypted and
+/// its signature verified. Nothing of it allocates.
+#[test]
+fn mime_sign_encrypt_and_back_allocates_nothing() {
+    use smime_core::cms::sign::SignOptions;
+    use smime_core::cms::signed::VerifyOptions;
+    use smime_core::mime::base64::Base64Encoder;
+    use smime_core::mime::{
+        BodyDecoder, BodyEncoder, Boundary, MessageSplitter, MultipartSignedReader,
+        MultipartSignedWriter, SmimeType, write_pkcs7_mime_header,
+    };
+
+    let mut mail = b"From: Alice <alice@smime.example>\r\nTo: bob@smime.example\r\n\
+Subject: zero heap\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n"
+        .to_vec();
+    for i in 0..2000u32 {
+        mail.extend_from_slice(format!("line {i} \u{e4}\u{f6}\u{fc}\n").as_bytes());
+    }
+    let bob = common::bob_cert();
+    let recipients = [Recipient::new(CertificateRef::from_der(&bob).unwrap())];
+    let mut signers = [UncountedSigner(common::alice_key())];
+    let boundary = Boundary::random(&mut getrandom::SysRng).unwrap();
+    let mut out = vec![0u8; 1 << 20];
+    let mut plain = vec![0u8; 1 << 20];
+    let mut keys = [Uncounted(common::bob_key())];
+
+    let (len, allocs) = count(|| {
+        let mut field = [0u8; 1024];
+        let mut content = [0u8; 1024];
+        let mut scratch = [0u8; 16 * 1024];
+        let mut s = MessageSplitter::new(&mut field, &mut content);
+        let mut sink: &mut [u8] = &mut out[..];
+        let (n, done) = s.push(&mail, &mut sink).unwrap();
+        assert!(done);
+        write_pkcs7_mime_header(&mut sink, SmimeType::EnvelopedData).unwrap();
+        let mut env = EnvelopedDataEncoder::<_>::new(
+            Base64Encoder::new(sink),
+            &recipients,
+            &EncryptOptions::default(),
+            &mut getrandom::SysRng,
+        )
+        .unwrap();
+        let mut w = MultipartSignedWriter::new(
+            &mut env,
+            &mut signers,
+            &mut scratch,
+            &SignOptions::default(),
+            boundary,
+        )
+        .unwrap();
+        let info = s.info();
+        s.write_entity_header(&mut w, info.needs_base64_for_signing()).unwrap();
+        let mut body = BodyEncoder::for_signing(&info, &mut w);
+        for part in mail[n..].chunks(777) {
+            body.write(part).unwrap();
+        }
+        body.finish().unwrap();
+        w.finish().unwrap();
+        let rest = env.finish().unwrap().finish().unwrap();
+        (1 << 20) - rest.len()
+    });
+    assert_eq!(allocs, 0, "producing allocated {allocs} times");
+    let msg = &out[..len];
+
+    let (valid, allocs) = count(|| {
+        // Outer: pkcs7-mime enveloped-data, base64.
+        let mut field = [0u8; 1024];
+        let mut content = [0u8; 1024];
+        let mut s = MessageSplitter::new(&mut field, &mut content);
+        let mut outer: &mut [u8] = &mut [0u8; 1024][..];
+        let (n, done) = s.push(msg, &mut outer).unwrap();
+        assert!(done);
+        let mut scratch = [0u8; DEFAULT_SCRATCH_LEN];
+        let sink: &mut [u8] = &mut plain[..];
+        let dec = EnvelopedDataDecoder::<_, _, _>::new(
+            sink,
+            &mut keys,
+            getrandom::SysRng,
+            &mut scratch,
+            DecryptOptions::default(),
+        );
+        let mut b = BodyDecoder::new(s.info().transfer_encoding, dec).unwrap();
+        for part in msg[n..].chunks(1000) {
+            b.write(part).unwrap();
+        }
+        let (rest, _) = b.finish().unwrap().finish().unwrap();
+        let inner_len = (1 << 20) - rest.len();
+        let inner = &plain[..inner_len];
+        // Inner: multipart/signed.
+        let mut field = [0u8; 1024];
+        let mut content = [0u8; 1024];
+        let mut sig_field = [0u8; 1024];
+        let mut scratch = [0u8; 16 * 1024];
+        let mut s = MessageSplitter::new(&mut field, &mut content);
+        let mut none: &mut [u8] = &mut [0u8; 16][..];
+        let (n, done) = s.push(inner, &mut none).unwrap();
+        assert!(done);
+        let mut entity = [0u8; 1 << 16];
+        let mut r = MultipartSignedReader::new(
+            &mut entity[..],
+            s.boundary().unwrap(),
+            s.info().micalg,
+            &mut sig_field,
+            &mut scratch,
+            VerifyOptions::default(),
+        )
+        .unwrap();
+        for part in inner[n..].chunks(333) {
+            r.write(part).unwrap();
+        }
+        let (_, report, _) = r.finish().unwrap();
+        report.all_valid()
+    });
+    assert_eq!(allocs, 0, "reading allocated {allocs} times");
+    assert!(valid);
+}
