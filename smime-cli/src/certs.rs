@@ -81,12 +81,23 @@ fn bundle(a: &crate::cli::CertsBundleArgs) -> Result<()> {
     out.commit()
 }
 
-/// The DER of every certificate in the file at `path`, in order.
+/// The DER of every certificate in the file at `path`, in order: a
+/// certificate (PEM, also bundles, or DER), a `.p7b`/`.p7c`, a signed CMS
+/// message (DER or PEM) or a signed mail message.
 pub fn load(path: &Path) -> Result<Vec<Vec<u8>>> {
     let data = std::fs::read(path).with_context(|| format!("cannot read '{}'", path.display()))?;
     let name = || format!("'{}'", path.display());
     let mut certs = Vec::new();
-    if looks_like_pem(&data) || !data.starts_with(&[0x30]) {
+    let has_pem = looks_like_pem(&data) || data.windows(11).any(|w| w == b"-----BEGIN ");
+    if !has_pem && !data.starts_with(&[0x30]) {
+        // A mail message: the certificates of its signature layers. Text
+        // that is not even a header block has none.
+        let first_line = data.split(|b| *b == b'\n').next().unwrap_or(&[]);
+        let mail_like = first_line.contains(&b':') && !first_line.starts_with(b" ");
+        if mail_like {
+            certs = crate::harvest::collect(path)?.certificates;
+        }
+    } else if has_pem {
         for (label, der) in decode_blocks(&data).with_context(name)? {
             match label.as_str() {
                 "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => certs.push(der),
