@@ -4,6 +4,11 @@
 //!
 //! # Layers, top to bottom
 //!
+//! - [`mime`]: the S/MIME message layer (RFC 8551 §3): mail split into outer
+//!   header fields and the protected entity, multipart/signed written and
+//!   read, `application/pkcs7-mime` headers, base64, CRLF canonicalisation,
+//!   header and multipart parsing in bounded memory. Sink adapters around
+//!   the CMS stages.
 //! - [`cms`]: CMS content types as streaming encoders and decoders
 //!   (EnvelopedData; SignedData signing and verification; certs-only). Push-based:
 //!   `write` bytes in, `finish` at the end;
