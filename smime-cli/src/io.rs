@@ -4,7 +4,9 @@
 //! [`Output::open`] with a path writes to a temporary file in the same
 //! directory; [`Output::commit`] renames it over the path. Dropping an
 //! `Output` that was not committed removes the temporary file, so a failed
-//! decryption never leaves a file behind that looks complete. Standard output
+//! decryption never leaves a file behind that looks complete. A path that
+//! names a device or a pipe (`/dev/null`, a FIFO) is written directly and
+//! never replaced. Standard output
 //! is buffered (64 KiB) and the buffer is thrown away on failure, so a small
 //! message that fails to decrypt writes nothing; but what was already written
 //! cannot be taken back: standard output is valid only if the tool exits with
@@ -163,6 +165,12 @@ pub struct Output {
 #[derive(Debug)]
 enum Target {
     Stdout(BufWriter<io::Stdout>),
+    /// A device, pipe or socket given by name (`/dev/null`, a FIFO): written
+    /// directly, never replaced.
+    Special {
+        file: BufWriter<File>,
+        path: PathBuf,
+    },
     File {
         tmp: BufWriter<tempfile::NamedTempFile>,
         path: PathBuf,
@@ -170,10 +178,24 @@ enum Target {
 }
 
 impl Output {
-    /// Output to `path` (through a temporary file), or standard output.
+    /// Output to `path` (through a temporary file when it is, or will be,
+    /// a regular file; directly to a device or pipe), or standard output.
     pub fn open(path: Option<&Path>) -> Result<Self> {
+        let special = path
+            .and_then(|p| std::fs::metadata(p).ok())
+            .is_some_and(|m| !m.is_file() && !m.is_dir());
         let target = match path {
             None => Target::Stdout(BufWriter::with_capacity(CHUNK, io::stdout())),
+            Some(p) if special => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .with_context(|| format!("cannot open '{}'", p.display()))?;
+                Target::Special {
+                    file: BufWriter::with_capacity(CHUNK, file),
+                    path: p.to_path_buf(),
+                }
+            }
             Some(p) => {
                 let dir = match p.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
@@ -209,6 +231,9 @@ impl Output {
         match self.target.take() {
             None => Ok(()),
             Some(Target::Stdout(mut w)) => w.flush().context("writing standard output"),
+            Some(Target::Special { mut file, path }) => file
+                .flush()
+                .with_context(|| format!("writing '{}'", path.display())),
             Some(Target::File { tmp, path }) => {
                 let tmp = tmp.into_inner().map_err(|e| {
                     Error::msg(format_args!("writing '{}': {}", path.display(), e.error()))
@@ -243,7 +268,9 @@ impl Output {
 
     fn describe(&self) -> String {
         match &self.target {
-            Some(Target::File { path, .. }) => format!("'{}'", path.display()),
+            Some(Target::File { path, .. } | Target::Special { path, .. }) => {
+                format!("'{}'", path.display())
+            }
             _ => "standard output".to_owned(),
         }
     }
@@ -259,6 +286,7 @@ impl Write for Output {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let r = match self.target()? {
             Target::Stdout(w) => w.write(data),
+            Target::Special { file, .. } => file.write(data),
             Target::File { tmp, .. } => tmp.write(data),
         };
         if let Err(e) = &r
@@ -272,6 +300,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         let r = match self.target()? {
             Target::Stdout(w) => w.flush(),
+            Target::Special { file, .. } => file.flush(),
             Target::File { tmp, .. } => tmp.flush(),
         };
         if let Err(e) = &r
@@ -291,6 +320,7 @@ impl Drop for Output {
         match self.target.take() {
             None => {}
             Some(Target::Stdout(w)) => drop(w.into_parts()),
+            Some(Target::Special { file, .. }) => drop(file.into_parts()),
             Some(Target::File { tmp, .. }) => drop(tmp.into_parts()),
         }
     }

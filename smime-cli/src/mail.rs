@@ -109,6 +109,8 @@ pub struct Opened<'a> {
     pub layers: Vec<Layer<'a>>,
     /// The address in the outermost From field.
     pub from: Option<String>,
+    /// The address in the outermost Sender field.
+    pub sender: Option<String>,
 }
 
 struct Ctx<'a> {
@@ -121,6 +123,7 @@ struct Ctx<'a> {
     error: RefCell<Option<Failure>>,
     layers: RefCell<Vec<Layer<'a>>>,
     from: RefCell<Option<String>>,
+    sender: RefCell<Option<String>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -201,6 +204,7 @@ pub fn open<'a>(
         error: RefCell::new(None),
         layers: RefCell::new(Vec::new()),
         from: RefCell::new(None),
+        sender: RefCell::new(None),
     };
     let result = run_levels(&ctx, first, input);
     let stored = ctx.error.borrow_mut().take();
@@ -208,6 +212,7 @@ pub fn open<'a>(
         (Ok(()), _) => Ok(Opened {
             layers: ctx.layers.into_inner(),
             from: ctx.from.into_inner(),
+            sender: ctx.sender.into_inner(),
         }),
         (Err(_), Some(f)) | (Err(f), None) => Err(f),
     }
@@ -351,6 +356,9 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
             *self.ctx.from.borrow_mut() = splitter
                 .from_address()
                 .map(|a| String::from_utf8_lossy(a).into_owned());
+            *self.ctx.sender.borrow_mut() = splitter
+                .sender_address()
+                .map(|a| String::from_utf8_lossy(a).into_owned());
         }
         let kind = match (info.kind, sniffed) {
             (EntityKind::Pkcs7Mime(None), None) => {
@@ -428,9 +436,8 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
             (_, kind) => {
                 // The content: its own header fields, then its body as it is.
                 let mut out = self.out();
-                out.write_all(splitter.content_fields())
-                    .and_then(|()| out.write_all(b"\r\n"))
-                    .map_err(write_failure)?;
+                splitter.write_content_fields(&mut out)?;
+                out.write_all(b"\r\n").map_err(write_failure)?;
                 ctx.layers.borrow_mut().push(Layer::Content(kind));
                 return Ok(State::Pass);
             }
@@ -810,5 +817,103 @@ where
             input.for_each_chunk(|c| enc.write(c).map_err(Failure::Core))?;
             Ok(enc.finish()?)
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Two threads
+// ---------------------------------------------------------------------------
+
+/// Size of the pieces handed from one thread to the other.
+const PIECE: usize = 64 * 1024;
+/// Pieces in flight at most.
+const IN_FLIGHT: usize = 4;
+
+enum Piece {
+    Data(Vec<u8>),
+    End,
+}
+
+/// The writing end of a bounded channel of byte pieces (see [`channel`]).
+#[derive(Debug)]
+pub struct PieceSender {
+    tx: std::sync::mpsc::SyncSender<Piece>,
+    buf: Vec<u8>,
+}
+
+/// The reading end of a bounded channel of byte pieces.
+#[derive(Debug)]
+pub struct PieceReceiver {
+    rx: std::sync::mpsc::Receiver<Piece>,
+}
+
+/// A bounded channel that carries a byte stream from one thread to another
+/// in 64 KiB pieces (at most four in flight: memory stays constant).
+pub fn channel() -> (PieceSender, PieceReceiver) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(IN_FLIGHT);
+    (
+        PieceSender {
+            tx,
+            buf: Vec::with_capacity(PIECE),
+        },
+        PieceReceiver { rx },
+    )
+}
+
+fn gone() -> smime_core::Error {
+    smime_core::Error::new(ErrorKind::Io(embedded_io::ErrorKind::BrokenPipe))
+}
+
+impl PieceSender {
+    fn send_buf(&mut self) -> Result<(), smime_core::Error> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(PIECE));
+        self.tx.send(Piece::Data(full)).map_err(|_| gone())
+    }
+
+    /// Sends what is buffered and marks the end of the stream: without it,
+    /// the receiver treats the stream as broken off.
+    pub fn end(mut self) -> Result<(), smime_core::Error> {
+        self.send_buf()?;
+        self.tx.send(Piece::End).map_err(|_| gone())
+    }
+}
+
+impl embedded_io::ErrorType for PieceSender {
+    type Error = smime_core::Error;
+}
+
+impl embedded_io::Write for PieceSender {
+    fn write(&mut self, data: &[u8]) -> Result<usize, smime_core::Error> {
+        let room = PIECE - self.buf.len();
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(data.get(..n).unwrap_or(&[]));
+        if self.buf.len() >= PIECE {
+            self.send_buf()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> Result<(), smime_core::Error> {
+        Ok(())
+    }
+}
+
+impl PieceReceiver {
+    /// Writes every piece into `sink` until the end mark; a stream broken
+    /// off before it is an error.
+    pub fn drain_into<W>(self, sink: &mut W) -> Result<(), Failure>
+    where
+        W: embedded_io::Write<Error = smime_core::Error>,
+    {
+        for piece in self.rx {
+            match piece {
+                Piece::Data(d) => sink.write_all(&d)?,
+                Piece::End => return Ok(()),
+            }
+        }
+        Err(Failure::Tool(Error::msg("the signed message was broken off")))
     }
 }

@@ -34,7 +34,7 @@ use crate::describe::now;
 use crate::error::{Error, Result};
 use crate::files::{CertFile, KeyFile, load_cert_bundle};
 use crate::io::{Failure, Input, Output};
-use crate::mail::{HeaderBuffers, Place, read_content, write_content};
+use crate::mail::{self, HeaderBuffers, Place, read_content, write_content};
 use crate::pem::PemWriter;
 
 /// Runs `smime sign`.
@@ -272,7 +272,7 @@ fn sign_to<W: Write, S: Signer>(
 
 /// Signs the input mail (clear-signed or opaque), and encrypts the result
 /// when there are recipients; writes an S/MIME mail message.
-fn sign_mail<W: Write, S: Signer>(
+fn sign_mail<W: Write + Send, S: Signer>(
     sink: W,
     signers: &mut [S],
     options: &SignOptions<'_>,
@@ -311,28 +311,57 @@ fn sign_mail<W: Write, S: Signer>(
         }
         return Ok(());
     }
-    let (eopts, policy_cipher) = crate::encrypt::options_for(cipher);
-    let _ = policy_cipher;
+    let (eopts, _) = crate::encrypt::options_for(cipher);
     write_pkcs7_mime_header(&mut o, SmimeType::EnvelopedData)?;
-    let mut env =
-        EnvelopedDataEncoder::<_>::new(Base64Encoder::new(o), recipients, &eopts, &mut SysRng)?;
-    if args.opaque {
-        write_pkcs7_mime_header(&mut env, SmimeType::SignedData)?;
-        let enc = SignedDataEncoder::<_, _>::new(
-            Base64Encoder::new(&mut env),
-            signers,
-            &mut scratch,
-            &attached,
-        )?;
-        write_content(content, input, enc, Place::Cms)?
-            .finish()?
-            .finish()?;
-    } else {
-        let msw = MultipartSignedWriter::new(&mut env, signers, &mut scratch, options, boundary)?;
-        write_content(content, input, msw, Place::ClearSigned)?.finish()?;
-    }
-    env.finish()?.finish()?;
-    Ok(())
+    // Three threads, a bounded channel between each two (memory stays
+    // constant): this one reads, hashes and writes the signed entity; the
+    // next encrypts it; the last base64-encodes and writes the result.
+    let (cipher_out, cipher_in) = mail::channel();
+    let env = EnvelopedDataEncoder::<_>::new(cipher_out, recipients, &eopts, &mut SysRng)?;
+    std::thread::scope(|scope| {
+        let (sink, chunks) = mail::channel();
+        let writer = scope.spawn(move || -> Result<(), Failure> {
+            let mut b64 = Base64Encoder::new(o);
+            cipher_in.drain_into(&mut b64)?;
+            b64.finish()?;
+            Ok(())
+        });
+        let encryptor = scope.spawn(move || -> Result<(), Failure> {
+            let mut env = env;
+            chunks.drain_into(&mut env)?;
+            env.finish()?.end()?;
+            Ok(())
+        });
+        let produced = (|| -> Result<(), Failure> {
+            let sink = if args.opaque {
+                let mut sink = sink;
+                write_pkcs7_mime_header(&mut sink, SmimeType::SignedData)?;
+                let enc = SignedDataEncoder::<_, _>::new(
+                    Base64Encoder::new(sink),
+                    signers,
+                    &mut scratch,
+                    &attached,
+                )?;
+                write_content(content, input, enc, Place::Cms)?.finish()?.finish()?
+            } else {
+                let msw = MultipartSignedWriter::new(sink, signers, &mut scratch, options, boundary)?;
+                write_content(content, input, msw, Place::ClearSigned)?.finish()?
+            };
+            sink.end()?;
+            Ok(())
+        })();
+        let thread_failed = |_| Err(Failure::Tool(Error::msg("a worker thread failed")));
+        let encrypted = encryptor.join().unwrap_or_else(thread_failed);
+        let written = writer.join().unwrap_or_else(thread_failed);
+        // A later stage's error (an output error) explains an earlier
+        // stage's failure to hand it data; otherwise the earliest comes first.
+        match (produced, encrypted, written) {
+            (Ok(()), Ok(()), r) => r,
+            (_, _, Err(e)) => Err(e),
+            (_, Err(e), Ok(())) => Err(e),
+            (Err(e), Ok(()), Ok(())) => Err(e),
+        }
+    })
 }
 
 fn io_failure(e: std::io::Error) -> Failure {

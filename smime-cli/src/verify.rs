@@ -132,7 +132,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         .map_err(|f| out.failure(f))?;
 
     let mut text = String::new();
-    let problems = checks.check(args, &report, &input.name(), None, &mut text);
+    let problems = checks.check(args, &report, &input.name(), Sender::default(), &mut text);
     if problems.is_empty() {
         if !args.quiet {
             eprint!("{text}");
@@ -144,6 +144,13 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         drop(out);
         Err(Error::msg(problems.join("; ")))
     }
+}
+
+/// Who a mail says sent it: its From and Sender addresses.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sender<'a> {
+    from: Option<&'a str>,
+    sender: Option<&'a str>,
 }
 
 /// What signer certificates are checked against.
@@ -162,7 +169,7 @@ impl Checks<'_, '_> {
         args: &VerifyArgs,
         report: &SignedDataReport<'_>,
         name: &str,
-        from: Option<&str>,
+        sender: Sender<'_>,
         text: &mut String,
     ) -> Vec<String> {
         let crl_refs: Vec<CrlRef<'_>> = self
@@ -182,7 +189,8 @@ impl Checks<'_, '_> {
             options: &vopts,
             chain_check: !args.no_chain_check,
             email: args.email.as_deref(),
-            from,
+            from: sender.from,
+            sender: sender.sender,
             ignore_from: args.ignore_from,
             at: self.at,
         };
@@ -214,6 +222,7 @@ fn verify_mail(
     let mut notes = Vec::new();
     let result = opened.map(|o| {
         let from = o.from.as_deref();
+        let sender = o.sender.as_deref();
         for layer in &o.layers {
             match layer {
                 Layer::Signed { report, mime } => {
@@ -226,7 +235,13 @@ fn verify_mail(
                                 .to_owned(),
                         );
                     }
-                    problems.extend(checks.check(args, report, &input.name(), from, &mut text));
+                    problems.extend(checks.check(
+                        args,
+                        report,
+                        &input.name(),
+                        Sender { from, sender },
+                        &mut text,
+                    ));
                 }
                 Layer::Content(EntityKind::Pkcs7Mime(Some(SmimeType::EnvelopedData))) => notes
                     .push(
@@ -315,6 +330,7 @@ struct Checker<'a, 'c> {
     chain_check: bool,
     email: Option<&'a str>,
     from: Option<&'a str>,
+    sender: Option<&'a str>,
     ignore_from: bool,
     at: Time,
 }
@@ -470,6 +486,13 @@ impl<'c> Checker<'_, 'c> {
         let Some(addr) = self.from else { return };
         if path.email_matches(addr.as_bytes()) {
             let _ = writeln!(text, "  From:       {addr} (matches the certificate)");
+        } else if let Some(sender) = self.sender
+            && path.email_matches(sender.as_bytes())
+        {
+            let _ = writeln!(
+                text,
+                "  From:       {addr}, sent by {sender} (Sender; matches the certificate)"
+            );
         } else if self.ignore_from {
             let _ = writeln!(
                 text,

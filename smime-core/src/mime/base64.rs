@@ -54,8 +54,26 @@ const DECODE: [u8; 256] = {
 };
 
 /// The alphabet character for the low six bits of `v`.
+#[inline(always)]
 fn enc_char(v: u8) -> u8 {
     ALPHABET[usize::from(v & 0x3f)]
+}
+
+/// Input bytes of one full output line.
+const LINE_BYTES: usize = LINE_LEN / 4 * 3;
+
+/// Encodes one group into `dst` (four bytes).
+#[inline(always)]
+fn dst_group(dst: &mut [u8], a: u8, b: u8, c: u8) {
+    let chars = [
+        enc_char(a >> 2),
+        enc_char((a << 4) | (b >> 4)),
+        enc_char((b << 2) | (c >> 6)),
+        enc_char(c),
+    ];
+    if let Some(d) = dst.get_mut(..4) {
+        d.copy_from_slice(&chars);
+    }
 }
 
 /// A fixed output buffer drained to a sink.
@@ -89,10 +107,15 @@ impl<const N: usize> OutBuf<N> {
 
     /// Writes the buffered bytes to `sink` and empties the buffer.
     fn drain<W: Write>(&mut self, sink: &mut W) -> Result<()> {
+        self.drain_raw(sink).map_err(io_err)
+    }
+
+    /// [`drain`](Self::drain), with the sink's own error.
+    fn drain_raw<W: Write>(&mut self, sink: &mut W) -> core::result::Result<(), W::Error> {
         if let Some(data) = self.buf.get(..self.len)
             && !data.is_empty()
         {
-            sink.write_all(data).map_err(io_err)?;
+            sink.write_all(data)?;
         }
         self.len = 0;
         Ok(())
@@ -152,13 +175,32 @@ impl<W: Write> Base64Encoder<W> {
             self.pending_len = 0;
             self.group(g)?;
         }
-        let mut chunks = rest.chunks_exact(3);
-        for c in &mut chunks {
-            if let &[a, b, c] = c {
+        loop {
+            if self.col == 0 && rest.len() >= LINE_BYTES {
+                // A whole line straight into the output buffer.
+                if self.out.room() < LINE_LEN + 2 {
+                    self.out.drain(&mut self.sink)?;
+                }
+                let (line, tail) = rest.split_at(LINE_BYTES);
+                let mut chars = [0u8; LINE_LEN + 2];
+                for (dst, src) in chars.chunks_exact_mut(4).zip(line.chunks_exact(3)) {
+                    if let &[a, b, c] = src {
+                        dst_group(dst, a, b, c);
+                    }
+                }
+                if let Some(end) = chars.get_mut(LINE_LEN..) {
+                    end.copy_from_slice(b"\r\n");
+                }
+                self.out.push(&chars);
+                rest = tail;
+            } else if let Some((&[a, b, c], tail)) = rest.split_first_chunk::<3>() {
                 self.group([a, b, c])?;
+                rest = tail;
+            } else {
+                break;
             }
         }
-        for &b in chunks.remainder() {
+        for &b in rest {
             self.push_pending(b);
         }
         Ok(())
@@ -309,6 +351,8 @@ pub struct Base64Decoder<W: Write> {
     done: bool,
     failed: bool,
     offset: u64,
+    /// The sink's own error, when writing to it failed.
+    sink_error: Option<W::Error>,
 }
 
 impl<W: Write> Base64Decoder<W> {
@@ -323,7 +367,23 @@ impl<W: Write> Base64Decoder<W> {
             done: false,
             failed: false,
             offset: 0,
+            sink_error: None,
         }
+    }
+
+    /// The sink's own error behind the last [`ErrorKind::Io`] this decoder
+    /// returned (the [`Error`] only carries its kind). When the sink is
+    /// another stage of this crate, that is the error that matters.
+    pub fn take_sink_error(&mut self) -> Option<W::Error> {
+        self.sink_error.take()
+    }
+
+    fn drain_out(&mut self) -> Result<()> {
+        self.out.drain_raw(&mut self.sink).map_err(|e| {
+            let err = Error::new(ErrorKind::Io(embedded_io::Error::kind(&e)));
+            self.sink_error = Some(e);
+            err
+        })
     }
 
     /// Decodes `data`, any size and any chunking.
@@ -392,7 +452,7 @@ impl<W: Write> Base64Decoder<W> {
 
     fn emit(&mut self, bytes: &[u8]) -> Result<()> {
         if self.out.room() < bytes.len() {
-            self.out.drain(&mut self.sink)?;
+            self.drain_out()?;
         }
         self.out.push(bytes);
         Ok(())
@@ -414,8 +474,27 @@ impl<W: Write> Base64Decoder<W> {
         if !self.done && (self.qlen > 0 || self.pad > 0) {
             return Err(Error::at(ErrorKind::Mime(MimeError::TruncatedBase64), self.offset));
         }
-        self.out.drain(&mut self.sink)?;
+        self.drain_out()?;
         self.sink.flush().map_err(io_err)?;
+        Ok(self.sink)
+    }
+
+    /// [`finish`](Self::finish), returning a sink error as the sink's own
+    /// error (for a sink that is a stage of this crate).
+    pub fn finish_through(mut self) -> Result<W>
+    where
+        W: Write<Error = Error>,
+    {
+        if self.failed {
+            return Err(Error::new(ErrorKind::InvalidState));
+        }
+        if !self.done && (self.qlen > 0 || self.pad > 0) {
+            return Err(Error::at(ErrorKind::Mime(MimeError::TruncatedBase64), self.offset));
+        }
+        if let Err(e) = self.drain_out() {
+            return Err(self.take_sink_error().unwrap_or(e));
+        }
+        self.sink.flush()?;
         Ok(self.sink)
     }
 

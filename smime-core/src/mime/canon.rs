@@ -78,7 +78,7 @@ impl<W: Write> Canonicalizer<W> {
                 }
                 continue;
             }
-            let run = data.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(data.len());
+            let run = memchr::memchr2(b'\r', b'\n', data).unwrap_or(data.len());
             let (text, rest) = data.split_at_checked(run).unwrap_or((data, &[]));
             if !text.is_empty() {
                 self.put(text)?;

@@ -267,26 +267,29 @@ impl<'k, 's, S: Signer, W: Write> MultipartSignedWriter<'k, 's, S, W> {
             if self.pending_cr {
                 self.pending_cr = false;
                 self.emit(b"\r\n")?;
-                if rest.first() == Some(&b'\n') {
-                    rest = rest.get(1..).unwrap_or(&[]);
+                if let Some((b'\n', tail)) = rest.split_first() {
+                    rest = tail;
                     continue;
                 }
             }
-            match rest.iter().position(|b| *b == b'\r' || *b == b'\n') {
-                None => {
-                    self.emit(rest)?;
-                    break;
+            let n = canonical_prefix(rest);
+            let (run, tail) = rest.split_at(n);
+            if !run.is_empty() {
+                self.emit(run)?;
+                rest = tail;
+                continue;
+            }
+            // A bare LF, or a CR whose LF is not (yet) there.
+            match tail.split_first() {
+                Some((b'\r', t)) => {
+                    self.pending_cr = true;
+                    rest = t;
                 }
-                Some(i) => {
-                    let (text, tail) = rest.split_at(i);
-                    self.emit(text)?;
-                    if tail.first() == Some(&b'\r') {
-                        self.pending_cr = true;
-                    } else {
-                        self.emit(b"\r\n")?;
-                    }
-                    rest = tail.get(1..).unwrap_or(&[]);
+                Some((_, t)) => {
+                    self.emit(b"\r\n")?;
+                    rest = t;
                 }
+                None => break,
             }
         }
         Ok(())
@@ -416,12 +419,13 @@ impl<W: Write> BodyEncoder<W> {
     /// The encoder for a body to be signed in a multipart/signed: see
     /// [`EntityInfo::needs_base64_for_signing`]; pass the same decision to
     /// [`MessageSplitter::write_entity_header`].
+    /// The [`MultipartSignedWriter`] makes line ends CRLF itself, so a body
+    /// that is not re-encoded passes as it is.
     pub fn for_signing(info: &EntityInfo, sink: W) -> Self {
         match (info.needs_base64_for_signing(), info.canonicalise_body()) {
             (true, true) => Self::CanonicalBase64(Canonicalizer::new(Base64Encoder::new(sink))),
             (true, false) => Self::Base64(Base64Encoder::new(sink)),
-            (false, true) => Self::Canonical(Canonicalizer::new(sink)),
-            (false, false) => Self::Identity(sink),
+            (false, _) => Self::Identity(sink),
         }
     }
 
@@ -482,6 +486,8 @@ pub struct MessageSplitter<'b> {
     boundary_len: usize,
     from: [u8; MAX_ADDRESS],
     from_len: usize,
+    sender: [u8; MAX_ADDRESS],
+    sender_len: usize,
     keep_mime_version: bool,
     fields: usize,
     info: EntityInfo,
@@ -500,6 +506,8 @@ impl<'b> MessageSplitter<'b> {
             boundary_len: 0,
             from: [0; MAX_ADDRESS],
             from_len: 0,
+            sender: [0; MAX_ADDRESS],
+            sender_len: 0,
             keep_mime_version: true,
             fields: 0,
             info: EntityInfo { text: true, ..EntityInfo::default() },
@@ -579,6 +587,14 @@ impl<'b> MessageSplitter<'b> {
                 dst.copy_from_slice(a);
                 self.from_len = a.len();
             }
+            if field.is("Sender")
+                && self.sender_len == 0
+                && let Some(a) = addresses(field.value).next()
+                && let Some(dst) = self.sender.get_mut(..a.len())
+            {
+                dst.copy_from_slice(a);
+                self.sender_len = a.len();
+            }
             write_crlf(outer, self.reader.raw())?;
         }
         Ok(())
@@ -598,6 +614,17 @@ impl<'b> MessageSplitter<'b> {
     /// The address in the From field (the first, if several), as written.
     pub fn from_address(&self) -> Option<&[u8]> {
         self.from.get(..self.from_len).filter(|b| !b.is_empty())
+    }
+
+    /// The address in the Sender field, if there is one (RFC 8550 §3: the
+    /// signer's certificate must hold the From or the Sender address).
+    pub fn sender_address(&self) -> Option<&[u8]> {
+        self.sender.get(..self.sender_len).filter(|b| !b.is_empty())
+    }
+
+    /// Writes the `Content-*` fields as they came, line ends made CRLF.
+    pub fn write_content_fields<W: Write>(&self, sink: &mut W) -> Result<()> {
+        write_crlf(sink, self.content_fields())
     }
 
     /// How many header fields were read so far.
@@ -698,6 +725,23 @@ fn classify(
     Ok(blen)
 }
 
+/// Length of the longest prefix of `data` that is already in canonical form:
+/// every LF preceded by a CR, every CR followed by an LF (a CR at the very
+/// end is left out: its LF may be in the next piece).
+pub(crate) fn canonical_prefix(data: &[u8]) -> usize {
+    let mut i = 0;
+    loop {
+        let Some(p) = data.get(i..).and_then(|r| memchr::memchr2(b'\r', b'\n', r)) else {
+            return data.len();
+        };
+        let j = i + p;
+        match (data.get(j), data.get(j + 1)) {
+            (Some(b'\r'), Some(b'\n')) => i = j + 2,
+            _ => return j,
+        }
+    }
+}
+
 /// Length of the first raw field in `fields` (up to a line end not followed
 /// by a fold).
 fn field_len(fields: &[u8]) -> usize {
@@ -728,4 +772,3 @@ fn write_crlf<W: Write>(sink: &mut W, bytes: &[u8]) -> Result<()> {
     }
     put(sink, rest)
 }
-

@@ -21,7 +21,7 @@ use embedded_io::Write;
 
 use super::SmimeType;
 use super::base64::Base64Decoder;
-use super::compose::hash_index;
+use super::compose::{canonical_prefix, hash_index};
 use super::header::{ContentType, HeaderEvent, HeaderReader, TransferEncoding};
 use super::multipart::{MultipartReader, PartEvent};
 use crate::backend::HashAlgorithm;
@@ -47,9 +47,10 @@ impl embedded_io::Write for Discard {
     }
 }
 
-/// Undoes a Content-Transfer-Encoding on the way to a sink: base64 is
+/// Undoes a Content-Transfer-Encoding on the way to a CMS decoder: base64 is
 /// decoded, 7bit/8bit/binary pass as they are. Quoted-printable is not a
-/// valid encoding for CMS bodies and is refused.
+/// valid encoding for CMS bodies and is refused. The decoder's own errors
+/// (a wrong key, a malformed message) come back as they are.
 #[allow(clippy::large_enum_variant, reason = "no heap to box into; the size is the point")]
 pub enum BodyDecoder<W: Write> {
     /// base64.
@@ -58,7 +59,7 @@ pub enum BodyDecoder<W: Write> {
     Identity(W),
 }
 
-impl<W: Write> BodyDecoder<W> {
+impl<W: Write<Error = Error>> BodyDecoder<W> {
     /// A decoder for `encoding`.
     pub fn new(encoding: TransferEncoding, sink: W) -> Result<Self> {
         match encoding {
@@ -72,20 +73,21 @@ impl<W: Write> BodyDecoder<W> {
         }
     }
 
-    /// Decodes the next bytes.
+    /// Decodes the next bytes. An error of the sink (the CMS decoder) comes
+    /// back as it is.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         match self {
-            Self::Base64(d) => d.write(data),
-            Self::Identity(w) => w.write_all(data).map_err(io_err),
+            Self::Base64(d) => d.write(data).map_err(|e| d.take_sink_error().unwrap_or(e)),
+            Self::Identity(w) => w.write_all(data),
         }
     }
 
     /// Checks the end of the encoding and returns the sink.
     pub fn finish(self) -> Result<W> {
         match self {
-            Self::Base64(d) => d.finish(),
+            Self::Base64(d) => d.finish_through(),
             Self::Identity(mut w) => {
-                w.flush().map_err(io_err)?;
+                w.flush()?;
                 Ok(w)
             }
         }
@@ -100,11 +102,11 @@ impl<W: Write> BodyDecoder<W> {
     }
 }
 
-impl<W: Write> embedded_io::ErrorType for BodyDecoder<W> {
+impl<W: Write<Error = Error>> embedded_io::ErrorType for BodyDecoder<W> {
     type Error = Error;
 }
 
-impl<W: Write> embedded_io::Write for BodyDecoder<W> {
+impl<W: Write<Error = Error>> embedded_io::Write for BodyDecoder<W> {
     fn write(&mut self, buf: &[u8]) -> Result<usize> {
         Self::write(self, buf)?;
         Ok(buf.len())
@@ -164,8 +166,9 @@ enum Stage {
 }
 
 /// Streaming `multipart/signed` verifier (RFC 8551 §3.5.3, RFC 1847): the
-/// body in (after the entity's header block), the signed entity out as it
-/// stood, the signature checked at [`finish`](Self::finish).
+/// body in (after the entity's header block), the signed entity out in the
+/// canonical form that was verified (CRLF line ends), the signature checked
+/// at [`finish`](Self::finish).
 ///
 /// The signed part is hashed with the `micalg` algorithms (every supported
 /// one when `micalg` names none), after its line ends are made CRLF (RFC
@@ -323,7 +326,6 @@ impl<'s, W: Write> Parts<'s, W> {
         match self.stage {
             Stage::Signed => {
                 self.signed_len += bytes.len() as u64;
-                self.sink.write_all(bytes).map_err(io_err)?;
                 self.hash_canonical(bytes)
             }
             Stage::SignatureHeader => {
@@ -347,34 +349,42 @@ impl<'s, W: Write> Parts<'s, W> {
         }
     }
 
+    /// Hashes and passes on `bytes` in canonical form.
+    fn emit(&mut self, bytes: &[u8]) -> Result<()> {
+        self.sink.write_all(bytes).map_err(io_err)?;
+        self.digests.update(bytes)
+    }
+
     fn hash_canonical(&mut self, bytes: &[u8]) -> Result<()> {
         let mut rest = bytes;
         while !rest.is_empty() {
             if self.pending_cr {
                 self.pending_cr = false;
-                self.digests.update(b"\r\n")?;
-                if rest.first() == Some(&b'\n') {
-                    rest = rest.get(1..).unwrap_or(&[]);
+                self.emit(b"\r\n")?;
+                if let Some((b'\n', tail)) = rest.split_first() {
+                    rest = tail;
                     continue;
                 }
                 self.canonicalised = true;
             }
-            match rest.iter().position(|b| *b == b'\r' || *b == b'\n') {
-                None => {
-                    self.digests.update(rest)?;
-                    break;
+            let n = canonical_prefix(rest);
+            let (run, tail) = rest.split_at(n);
+            if !run.is_empty() {
+                self.emit(run)?;
+                rest = tail;
+                continue;
+            }
+            match tail.split_first() {
+                Some((b'\r', t)) => {
+                    self.pending_cr = true;
+                    rest = t;
                 }
-                Some(i) => {
-                    let (text, tail) = rest.split_at(i);
-                    self.digests.update(text)?;
-                    if tail.first() == Some(&b'\r') {
-                        self.pending_cr = true;
-                    } else {
-                        self.canonicalised = true;
-                        self.digests.update(b"\r\n")?;
-                    }
-                    rest = tail.get(1..).unwrap_or(&[]);
+                Some((_, t)) => {
+                    self.canonicalised = true;
+                    self.emit(b"\r\n")?;
+                    rest = t;
                 }
+                None => break,
             }
         }
         Ok(())
@@ -401,7 +411,7 @@ impl<'s, W: Write> Parts<'s, W> {
         if self.pending_cr {
             self.pending_cr = false;
             self.canonicalised = true;
-            self.digests.update(b"\r\n")?;
+            self.emit(b"\r\n")?;
         }
         self.digests.finish();
         let scratch = self.scratch.take().ok_or(Error::new(ErrorKind::InvalidState))?;
