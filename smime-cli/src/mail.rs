@@ -26,7 +26,7 @@ use smime_core::cms::enveloped::{DecryptOptions, DecryptReport, EnvelopedDataDec
 use smime_core::cms::signed::{SignedDataDecoder, SignedDataReport, VerifyOptions};
 use smime_core::mime::open::SNIFF_LEN;
 use smime_core::mime::{
-    BodyDecoder, EntityKind, MessageSplitter, MultipartSignedInfo, MultipartSignedReader,
+    BodyDecoder, EntityKind, FieldSet, MessageSplitter, MultipartSignedInfo, MultipartSignedReader,
     SmimeType, sniff,
 };
 use smime_core::soft::SoftRsaKey;
@@ -252,6 +252,8 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
         }
         let mut splitter = MessageSplitter::new(ctx.field_buf()?, ctx.field_buf()?);
         splitter.keep_mime_version(level == 1);
+        // An inner entity's fields are written out later, in their order.
+        splitter.hold_all_fields(level > 1);
         Ok(Self {
             ctx,
             level,
@@ -280,7 +282,10 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
                             held.extend_from_slice(data);
                             let held = std::mem::take(held);
                             self.state = State::Pass;
-                            self.ctx.layers.borrow_mut().push(Layer::Content(EntityKind::Plain));
+                            self.ctx
+                                .layers
+                                .borrow_mut()
+                                .push(Layer::Content(EntityKind::Plain));
                             let mut out = FromStd::new(OutRef(self.ctx.out));
                             out.write_all(b"\r\n").map_err(write_failure)?;
                             return self.body(&held);
@@ -360,14 +365,35 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
                 .sender_address()
                 .map(|a| String::from_utf8_lossy(a).into_owned());
         }
+        // The body of an application/pkcs7-mime says itself what it is: the
+        // smime-type parameter is missing from old clients' mail and wrong in
+        // some (.NET labels EnvelopedData "signed-data").
         let kind = match (info.kind, sniffed) {
-            (EntityKind::Pkcs7Mime(None), None) => {
+            (EntityKind::Pkcs7Mime(_), None) => {
                 return Ok(State::Sniff(splitter, Vec::new()));
             }
-            (EntityKind::Pkcs7Mime(None), Some(t)) => EntityKind::Pkcs7Mime(t),
+            (
+                EntityKind::Pkcs7Mime(Some(SmimeType::CertsOnly)),
+                Some(Some(SmimeType::SignedData)),
+            ) => EntityKind::Pkcs7Mime(Some(SmimeType::CertsOnly)),
+            (EntityKind::Pkcs7Mime(label), Some(found)) => EntityKind::Pkcs7Mime(found.or(label)),
             (k, _) => k,
         };
         let ctx = self.ctx;
+        let peeled = matches!(
+            (ctx.peel, kind),
+            (Peel::Signatures, EntityKind::MultipartSigned)
+                | (
+                    Peel::Signatures,
+                    EntityKind::Pkcs7Mime(Some(SmimeType::SignedData | SmimeType::CertsOnly))
+                )
+                | (Peel::Encryption, EntityKind::Pkcs7Mime(Some(SmimeType::EnvelopedData)))
+        );
+        if peeled && self.level > 1 {
+            // A layer inside: its own fields other than Content-* (protected
+            // header fields) are kept; its Content-* fields describe the layer.
+            splitter.write_fields(&mut self.out(), FieldSet::Outer)?;
+        }
         let stage: Next<'c> = match (ctx.peel, kind) {
             (Peel::Signatures, EntityKind::MultipartSigned) => {
                 let boundary = splitter
@@ -436,7 +462,8 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
             (_, kind) => {
                 // The content: its own header fields, then its body as it is.
                 let mut out = self.out();
-                splitter.write_content_fields(&mut out)?;
+                let set = if self.level > 1 { FieldSet::All } else { FieldSet::Content };
+                splitter.write_fields(&mut out, set)?;
                 out.write_all(b"\r\n").map_err(write_failure)?;
                 ctx.layers.borrow_mut().push(Layer::Content(kind));
                 return Ok(State::Pass);
@@ -914,6 +941,8 @@ impl PieceReceiver {
                 Piece::End => return Ok(()),
             }
         }
-        Err(Failure::Tool(Error::msg("the signed message was broken off")))
+        Err(Failure::Tool(Error::msg(
+            "the signed message was broken off",
+        )))
     }
 }

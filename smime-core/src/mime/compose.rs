@@ -355,6 +355,17 @@ pub enum EntityKind {
     Pkcs7Mime(Option<SmimeType>),
 }
 
+/// Which kept header fields [`MessageSplitter::write_fields`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldSet {
+    /// All of them.
+    All,
+    /// Those that are not `Content-*` fields (From, Subject, ...).
+    Outer,
+    /// The `Content-*` fields.
+    Content,
+}
+
 /// What [`MessageSplitter`] learnt about the content entity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EntityInfo {
@@ -489,6 +500,7 @@ pub struct MessageSplitter<'b> {
     sender: [u8; MAX_ADDRESS],
     sender_len: usize,
     keep_mime_version: bool,
+    hold_all: bool,
     fields: usize,
     info: EntityInfo,
     done: bool,
@@ -509,6 +521,7 @@ impl<'b> MessageSplitter<'b> {
             sender: [0; MAX_ADDRESS],
             sender_len: 0,
             keep_mime_version: true,
+            hold_all: false,
             fields: 0,
             info: EntityInfo { text: true, ..EntityInfo::default() },
             done: false,
@@ -550,7 +563,8 @@ impl<'b> MessageSplitter<'b> {
             return Ok(());
         };
         self.fields += 1;
-        if is_content_field(field.name) {
+        let content = is_content_field(field.name);
+        if content {
             if field.is("Content-Type") {
                 if self.info.has_content_type {
                     return Err(Error::new(ErrorKind::Mime(MimeError::MalformedContentType)));
@@ -564,14 +578,6 @@ impl<'b> MessageSplitter<'b> {
             } else if field.is("Content-Transfer-Encoding") {
                 self.info.transfer_encoding = TransferEncoding::parse(field.value)?;
             }
-            let raw = self.reader.raw();
-            let end = self.content_len + raw.len();
-            let dst = self
-                .content
-                .get_mut(self.content_len..end)
-                .ok_or(Error::new(ErrorKind::Mime(MimeError::HeaderTooLong)))?;
-            dst.copy_from_slice(raw);
-            self.content_len = end;
         } else {
             if field.is("MIME-Version") {
                 self.info.has_mime_version = true;
@@ -595,7 +601,19 @@ impl<'b> MessageSplitter<'b> {
                 dst.copy_from_slice(a);
                 self.sender_len = a.len();
             }
-            write_crlf(outer, self.reader.raw())?;
+            if !self.hold_all {
+                write_crlf(outer, self.reader.raw())?;
+            }
+        }
+        if content || self.hold_all {
+            let raw = self.reader.raw();
+            let end = self.content_len + raw.len();
+            let dst = self
+                .content
+                .get_mut(self.content_len..end)
+                .ok_or(Error::new(ErrorKind::Mime(MimeError::HeaderTooLong)))?;
+            dst.copy_from_slice(raw);
+            self.content_len = end;
         }
         Ok(())
     }
@@ -625,6 +643,38 @@ impl<'b> MessageSplitter<'b> {
     /// Writes the `Content-*` fields as they came, line ends made CRLF.
     pub fn write_content_fields<W: Write>(&self, sink: &mut W) -> Result<()> {
         write_crlf(sink, self.content_fields())
+    }
+
+    /// Whether every field is kept (in order, in the content buffer) rather
+    /// than the outer ones written at once; default `false`. For an inner
+    /// entity whose fields are written out later by
+    /// [`write_fields`](Self::write_fields), in the order they came.
+    pub fn hold_all_fields(&mut self, hold: bool) {
+        self.hold_all = hold;
+    }
+
+    /// Writes the kept fields of `set` in the order they came, line ends
+    /// made CRLF (MIME-Version only when [`keep_mime_version`](Self::keep_mime_version)
+    /// allows it).
+    pub fn write_fields<W: Write>(&self, sink: &mut W, set: FieldSet) -> Result<()> {
+        let mut fields = self.content_fields();
+        while !fields.is_empty() {
+            let len = field_len(fields);
+            let (f, rest) = fields.split_at(len.min(fields.len()));
+            fields = rest;
+            let name = f.split(|b| *b == b':').next().unwrap_or(&[]);
+            let content = is_content_field(name);
+            let mime_version = name.eq_ignore_ascii_case(b"MIME-Version");
+            let wanted = match set {
+                FieldSet::All => true,
+                FieldSet::Outer => !content,
+                FieldSet::Content => content,
+            };
+            if wanted && (!mime_version || self.keep_mime_version) {
+                write_crlf(sink, f)?;
+            }
+        }
+        Ok(())
     }
 
     /// How many header fields were read so far.

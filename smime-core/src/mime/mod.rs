@@ -26,7 +26,7 @@ pub mod compose;
 pub mod open;
 
 pub use compose::{
-    BodyEncoder, Boundary, EntityInfo, EntityKind, MessageSplitter, MultipartSignedWriter,
+    BodyEncoder, Boundary, EntityInfo, FieldSet, EntityKind, MessageSplitter, MultipartSignedWriter,
     SmimeType, micalg, write_pkcs7_mime_header,
 };
 pub use open::{BodyDecoder, Discard, MultipartSignedInfo, MultipartSignedReader, sniff};
