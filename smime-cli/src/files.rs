@@ -162,7 +162,7 @@ impl KeyFile {
         let fail = |e: &dyn std::fmt::Display| {
             Error::msg(format_args!("key '{}': {e}", self.path.display()))
         };
-        if !looks_like_pem(&self.data) {
+        if !has_pem_block(&self.data) {
             return Ok(self.data.clone());
         }
         let text = std::str::from_utf8(&self.data).map_err(|_| fail(&"not UTF-8 text"))?;
@@ -189,7 +189,7 @@ impl KeyFile {
         let fail = |e: &dyn std::fmt::Display| {
             Error::msg(format_args!("key '{}': {e}", self.path.display()))
         };
-        if looks_like_pem(&self.data) {
+        if has_pem_block(&self.data) {
             let text = std::str::from_utf8(&self.data).map_err(|_| fail(&"not UTF-8 text"))?;
             if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
                 || text.contains("Proc-Type: 4,ENCRYPTED")
@@ -218,4 +218,10 @@ impl KeyFile {
     pub fn name(&self) -> String {
         format!("'{}'", self.path.display())
     }
+}
+
+/// Whether `data` holds a PEM block anywhere (files written by `openssl
+/// pkcs12` start with "Bag Attributes" lines).
+fn has_pem_block(data: &[u8]) -> bool {
+    looks_like_pem(data) || data.windows(11).any(|w| w == b"-----BEGIN ")
 }
