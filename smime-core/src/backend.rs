@@ -240,3 +240,49 @@ impl<T: Signer + ?Sized> Signer for &mut T {
         T::sign(self, tbs, out)
     }
 }
+
+/// The curve of a key-agreement key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AgreementCurve {
+    /// NIST P-256 (RFC 5753).
+    P256,
+    /// NIST P-384 (RFC 5753).
+    P384,
+    /// X25519 (RFC 8418).
+    X25519,
+}
+
+/// A key-agreement private key (ECDH): computes the shared secret `Z` with a
+/// peer's public key; the key-derivation function runs in the core.
+///
+/// Shaped for what devices offer: PKCS#11 `CKM_ECDH1_DERIVE` with the null
+/// KDF (SoftHSM 2.6 supports only that), and the OpenPGP card's ECDH through
+/// PSO:DECIPHER with the ephemeral point. ECDH recipients
+/// (KeyAgreeRecipientInfo, RFC 5753 / RFC 8418) use it.
+pub trait KeyAgreement: ErrorType {
+    /// Which certificate this key belongs to, when known.
+    fn recipient_id(&self) -> Option<RecipientId<'_>>;
+
+    /// The key's curve.
+    fn curve(&self) -> AgreementCurve;
+
+    /// Computes the shared secret with `peer_public` (an uncompressed SEC1
+    /// point for the NIST curves, 32 bytes for X25519) into `out`; returns
+    /// its length (the field size).
+    fn shared_secret(&mut self, peer_public: &[u8], out: &mut [u8]) -> Result<usize, Self::Error>;
+}
+
+impl<T: KeyAgreement + ?Sized> KeyAgreement for &mut T {
+    fn recipient_id(&self) -> Option<RecipientId<'_>> {
+        T::recipient_id(self)
+    }
+
+    fn curve(&self) -> AgreementCurve {
+        T::curve(self)
+    }
+
+    fn shared_secret(&mut self, peer_public: &[u8], out: &mut [u8]) -> Result<usize, Self::Error> {
+        T::shared_secret(self, peer_public, out)
+    }
+}
