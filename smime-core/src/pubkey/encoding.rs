@@ -58,7 +58,7 @@ pub const MAX_ECDSA_DER_LEN: usize = 3 + 2 * (3 + 67);
 /// ([`ErrorKind::InvalidValue`]); a too small `out`
 /// ([`ErrorKind::BufferTooSmall`]).
 pub fn ecdsa_raw_to_der(rs: &[u8], out: &mut [u8]) -> Result<usize> {
-    if rs.is_empty() || rs.len() % 2 != 0 || rs.len() > 2 * 66 {
+    if rs.is_empty() || !rs.len().is_multiple_of(2) || rs.len() > 2 * 66 {
         return Err(Error::new(ErrorKind::InvalidValue));
     }
     let (r, s) = rs.split_at(rs.len() / 2);
@@ -146,7 +146,7 @@ mod tests {
         // P-521: long form length.
         let rs = [0xFFu8; 132];
         let n = ecdsa_raw_to_der(&rs, &mut out).unwrap();
-        assert_eq!(&out[..3], &[0x30, 0x81, (n - 3) as u8]);
+        assert_eq!(&out[..3], &[0x30, 0x81, u8::try_from(n - 3).unwrap()]);
         assert!(ecdsa_raw_to_der(&[1, 2, 3], &mut out).is_err());
         assert!(ecdsa_raw_to_der(&[], &mut out).is_err());
     }
