@@ -31,8 +31,11 @@ pub enum Command {
     /// signed messages.
     #[command(subcommand)]
     Certs(CertsCommand),
-    /// Run an encrypt/decrypt round trip with throwaway in-memory identities.
+    /// Run the whole S/MIME workflow with throwaway identities.
     Demo(DemoArgs),
+    /// List the slots, tokens, keys and certificates of a PKCS#11 module,
+    /// each with the `pkcs11:` URI that names it.
+    Tokens(TokensArgs),
 }
 
 /// Content-encryption cipher.
@@ -186,8 +189,9 @@ pub struct EncryptArgs {
 /// `smime decrypt`.
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// Private key (PEM or DER, PKCS#8 or PKCS#1 RSA); repeat for a key
-    /// history (older keys after a renewal).
+    /// Private key (PEM or DER, PKCS#8 or PKCS#1 RSA), or a key on a PKCS#11
+    /// token (an RFC 7512 `pkcs11:` URI); repeat for a key history (older
+    /// keys after a renewal).
     #[arg(long = "key", short = 'k', value_name = "KEY", required = true)]
     pub keys: Vec<PathBuf>,
     /// Certificate of one of the keys (PEM or DER): lets the key be matched
@@ -239,12 +243,14 @@ impl From<DigestArg> for HashAlgorithm {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The signer's private key, PEM or DER: RSA (PKCS#8 or PKCS#1), EC
-    /// P-256/P-384 or Ed25519 (PKCS#8).
+    /// P-256/P-384 or Ed25519 (PKCS#8); or a key on a PKCS#11 token, named by
+    /// an RFC 7512 URI (`pkcs11:token=...;object=...?pin-source=FILE`).
     #[arg(long = "key", short = 'k', value_name = "KEY")]
     pub key: PathBuf,
-    /// The signer's certificate (PEM or DER).
+    /// The signer's certificate (PEM or DER); for a token key, taken from the
+    /// token when left out.
     #[arg(long = "cert", short = 'c', value_name = "CERT")]
-    pub cert: PathBuf,
+    pub cert: Option<PathBuf>,
     /// Further certificates to include (intermediate CAs); repeat or give a
     /// PEM bundle.
     #[arg(long = "chain", value_name = "CERT")]
@@ -410,6 +416,22 @@ pub struct CertsExtractArgs {
     /// Directory to write the PEM files to (default: the current one).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out_dir: PathBuf,
+}
+
+/// `smime tokens`.
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    /// The PKCS#11 module (default: $SMIME_PKCS11_MODULE, else SoftHSM or
+    /// OpenSC where installed).
+    #[arg(long, value_name = "PATH")]
+    pub module: Option<PathBuf>,
+    /// Log in with this PIN to list private objects too (keys are private on
+    /// most tokens); prefer --pin-source.
+    #[arg(long, value_name = "PIN")]
+    pub pin: Option<String>,
+    /// Read the PIN from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "pin")]
+    pub pin_source: Option<PathBuf>,
 }
 
 /// `smime demo`.

@@ -17,7 +17,9 @@ use smime_core::ErrorKind;
 use smime_core::cms::enveloped::{
     DEFAULT_SCRATCH_LEN, DecryptOptions, DecryptReport, EnvelopedDataDecoder,
 };
-use smime_core::soft::SoftRsaKey;
+use std::path::{Path, PathBuf};
+
+use crate::keys::AnyKey;
 
 use crate::cli::{DecryptArgs, MessageForm};
 use crate::error::{Error, Result};
@@ -32,15 +34,17 @@ use std::io::IsTerminal as _;
 /// The keys offered to the decoder, with a description of each for reports.
 #[derive(Debug)]
 pub struct KeyRing {
-    /// The keys, in the order of `--key` (each once per certificate).
-    pub keys: Vec<SoftRsaKey>,
+    /// The keys, in the order of `--key` (each once per certificate); token
+    /// keys after the key files.
+    pub keys: Vec<AnyKey>,
     /// What each key is, for messages: `key 'k.pem' (certificate 'c.pem')`.
     pub labels: Vec<String>,
 }
 
 impl KeyRing {
-    /// Loads the key and certificate files and pairs them.
-    pub fn load(key_files: &[KeyFile], certs: &[CertFile]) -> Result<Self> {
+    /// Loads the key and certificate files and pairs them, and opens the
+    /// token keys (`pkcs11:` URIs; their certificates come from the token).
+    pub fn load(key_files: &[KeyFile], certs: &[CertFile], token_keys: &[&Path]) -> Result<Self> {
         // Which key each certificate belongs to.
         let mut owner = Vec::with_capacity(certs.len());
         for c in certs {
@@ -52,10 +56,15 @@ impl KeyRing {
                 }
             }
             let Some(i) = found else {
-                return Err(Error::msg(format_args!(
-                    "certificate {} does not match any of the given keys",
-                    c.name()
-                )));
+                if token_keys.is_empty() {
+                    return Err(Error::msg(format_args!(
+                        "certificate {} does not match any of the given keys",
+                        c.name()
+                    )));
+                }
+                // Perhaps a token key's: those bring their own certificate.
+                owner.push(usize::MAX);
+                continue;
             };
             owner.push(i);
         }
@@ -71,17 +80,31 @@ impl KeyRing {
                         c.name()
                     ))
                 })?;
-                keys.push(key);
+                keys.push(AnyKey::Soft(key));
                 labels.push(format!("key {} (certificate {})", k.name(), c.name()));
                 has_cert = true;
             }
             if !has_cert {
-                keys.push(k.key()?);
+                keys.push(AnyKey::Soft(k.key()?));
                 labels.push(format!(
                     "key {} (no certificate: trial decryption)",
                     k.name()
                 ));
             }
+        }
+        for uri in token_keys {
+            let key = crate::keys::open_token_key(uri)?;
+            labels.push(format!(
+                "key '{}' on token '{}'{}",
+                key.label(),
+                key.token_label(),
+                if key.certificate().is_some() {
+                    ""
+                } else {
+                    " (no certificate: trial decryption)"
+                }
+            ));
+            keys.push(AnyKey::Token(key));
         }
         Ok(Self { keys, labels })
     }
@@ -89,9 +112,16 @@ impl KeyRing {
 
 /// Runs `smime decrypt`.
 pub fn run(args: &DecryptArgs) -> Result<()> {
+    let token_keys: Vec<&Path> = args
+        .keys
+        .iter()
+        .map(PathBuf::as_path)
+        .filter(|p| crate::keys::is_token_key(p))
+        .collect();
     let key_files = args
         .keys
         .iter()
+        .filter(|p| !crate::keys::is_token_key(p))
         .map(|p| KeyFile::read(p))
         .collect::<Result<Vec<_>>>()?;
     let certs = args
@@ -99,7 +129,7 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
         .iter()
         .map(|p| CertFile::load(p))
         .collect::<Result<Vec<_>>>()?;
-    let mut ring = KeyRing::load(&key_files, &certs)?;
+    let mut ring = KeyRing::load(&key_files, &certs, &token_keys)?;
 
     let mut input = Input::open(args.input.as_deref())?.with_progress("decrypting");
     let first = read_first(&mut input)?;
@@ -107,7 +137,7 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
     if form == MessageForm::Smime {
         let mut rings = vec![ring];
         for _ in 1..MAX_ENVELOPES {
-            rings.push(KeyRing::load(&key_files, &certs)?);
+            rings.push(KeyRing::load(&key_files, &certs, &token_keys)?);
         }
         drop(key_files);
         return decrypt_mail(args, &first, &mut input, &mut rings);
@@ -189,6 +219,11 @@ fn decrypt_mail(
 /// Says what a format error of the core means for the person reading it.
 fn explain(f: Failure) -> Failure {
     let Failure::Core(e) = f else { return f };
+    if let ErrorKind::Backend(_) = e.kind()
+        && let Some(m) = crate::keys::last_token_error()
+    {
+        return Failure::Tool(Error::msg(format_args!("PKCS#11: {m}")));
+    }
     let what = match e.kind() {
         ErrorKind::Truncated => "truncated message",
         ErrorKind::Mime(_) => "malformed S/MIME message",
@@ -207,7 +242,7 @@ fn explain(f: Failure) -> Failure {
 /// Feeds the whole input to a decoder writing into `out`.
 fn decrypt_to(
     out: &mut Output,
-    keys: &mut [SoftRsaKey],
+    keys: &mut [AnyKey],
     form: MessageForm,
     first: &[u8],
     input: &mut Input,

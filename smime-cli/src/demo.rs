@@ -305,7 +305,7 @@ pub fn run_to_string(message: &[u8]) -> Result<String> {
 fn sign_args(key: &Path, cert: &Path, input: &Path, output: &Path) -> SignArgs {
     SignArgs {
         key: key.to_path_buf(),
-        cert: cert.to_path_buf(),
+        cert: Some(cert.to_path_buf()),
         chain: Vec::new(),
         detached: false,
         digest: DigestArg::Sha256,

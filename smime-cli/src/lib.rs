@@ -30,11 +30,13 @@ pub mod error;
 pub mod files;
 pub mod harvest;
 pub mod io;
+pub mod keys;
 pub mod mail;
 pub mod pem;
 pub mod progress;
 pub mod sign;
 pub mod store;
+pub mod tokens;
 pub mod verify;
 
 pub use error::{Error, Result};
@@ -48,5 +50,6 @@ pub fn run(cli: &cli::Cli) -> Result<()> {
         cli::Command::Verify(a) => verify::run(a),
         cli::Command::Certs(c) => certs::run(c),
         cli::Command::Demo(a) => demo::run(a),
+        cli::Command::Tokens(a) => tokens::run(a),
     }
 }

@@ -29,7 +29,6 @@ use smime_core::mime::{
     BodyDecoder, EntityKind, FieldSet, MessageSplitter, MultipartSignedInfo, MultipartSignedReader,
     SmimeType, sniff,
 };
-use smime_core::soft::SoftRsaKey;
 use smime_core::x509::CertificateRef;
 use smime_core::{ErrorKind, MimeError};
 
@@ -662,7 +661,7 @@ impl Stage for Opaque<'_, '_> {
 }
 
 struct Envelope<'c, 'a> {
-    body: BodyDecoder<EnvelopedDataDecoder<'a, 'a, SoftRsaKey, SysRng, Next<'c>>>,
+    body: BodyDecoder<EnvelopedDataDecoder<'a, 'a, crate::keys::AnyKey, SysRng, Next<'c>>>,
     labels: &'a [String],
     ctx: &'c Ctx<'a>,
 }

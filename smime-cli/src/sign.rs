@@ -39,7 +39,39 @@ use crate::pem::PemWriter;
 
 /// Runs `smime sign`.
 pub fn run(args: &SignArgs) -> Result<()> {
-    let cert = CertFile::load(&args.cert)?;
+    // A key on a token brings its certificate (or is given one with --cert).
+    let mut token = None;
+    let cert = if crate::keys::is_token_key(&args.key) {
+        let key = crate::keys::open_token_key(&args.key)?;
+        let key = match &args.cert {
+            Some(p) => {
+                let file = CertFile::load(p)?;
+                key.with_certificate(file.der.clone()).map_err(|e| {
+                    Error::msg(format_args!("certificate {}: {e}", file.name()))
+                })?
+            }
+            None => key,
+        };
+        let der = key.certificate().map(<[u8]>::to_vec).ok_or_else(|| {
+            Error::msg(format_args!(
+                "token '{}' holds no certificate for key '{}': give it with --cert",
+                key.token_label(),
+                key.label()
+            ))
+        })?;
+        let file = CertFile {
+            path: args.key.clone(),
+            der,
+        };
+        token = Some(key);
+        file
+    } else {
+        let path = args
+            .cert
+            .as_deref()
+            .ok_or_else(|| Error::msg("--cert CERT is needed with a key file"))?;
+        CertFile::load(path)?
+    };
     let signer_cert = cert.parse()?;
     let kind = match signer_cert.public_key_algorithm() {
         oid::RSA_ENCRYPTION => KeyKind::Rsa,
@@ -103,6 +135,26 @@ pub fn run(args: &SignArgs) -> Result<()> {
     };
 
     let hash: HashAlgorithm = args.digest.into();
+    if let Some(key) = token {
+        let algorithm = match kind {
+            KeyKind::Rsa if args.pss => SignatureAlgorithm::RsaPss {
+                hash,
+                mgf_hash: hash,
+                salt_len: u32::try_from(hash.output_len()).unwrap_or(32),
+            },
+            KeyKind::Rsa => SignatureAlgorithm::RsaPkcs1v15(hash),
+            KeyKind::Ec => SignatureAlgorithm::Ecdsa(hash),
+            KeyKind::Ed25519 => SignatureAlgorithm::Ed25519,
+        };
+        let key = key
+            .with_signature_algorithm(algorithm)
+            .map_err(|e| Error::msg(format_args!("PKCS#11: {e}")))?;
+        let r = emit(args, &mut [crate::keys::TokenSigner(key)], &options);
+        return r.map_err(|e| match crate::keys::last_token_error() {
+            Some(m) => Error::msg(format_args!("PKCS#11: {m}")),
+            None => e,
+        });
+    }
     let mismatch = |key: &KeyFile, e: smime_core::Error| {
         Error::msg(format_args!(
             "key {} does not belong to certificate {}: {e}",
