@@ -394,3 +394,12 @@ fn sniffing_names_the_cms_content_type() {
     assert_eq!(smime_core::mime::sniff(b"Content-Type: text/plain"), None);
     assert_eq!(smime_core::mime::sniff(&[0x30, 0x80]), None);
 }
+
+#[test]
+fn a_wrong_micalg_does_not_hide_a_sha256_signature() {
+    let signed = String::from_utf8(sign_mail(MAIL)).unwrap();
+    assert!(signed.contains("micalg=sha-256"));
+    let wrong = signed.replace("micalg=sha-256", "micalg=sha1");
+    let v = verify_all_chunkings(wrong.as_bytes()).unwrap();
+    assert!(v.valid, "{:?}", v.statuses);
+}

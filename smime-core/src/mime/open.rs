@@ -170,8 +170,8 @@ enum Stage {
 /// canonical form that was verified (CRLF line ends), the signature checked
 /// at [`finish`](Self::finish).
 ///
-/// The signed part is hashed with the `micalg` algorithms (every supported
-/// one when `micalg` names none), after its line ends are made CRLF (RFC
+/// The signed part is hashed with the `micalg` algorithms and SHA-256 (every
+/// supported one when `micalg` names none), after its line ends are made CRLF (RFC
 /// 8551 §3.1.1; mail stored with LF line ends verifies). The signature part
 /// must be `application/pkcs7-signature` (or the `x-` form) in base64 or
 /// binary; there must be exactly these two parts.
@@ -213,9 +213,11 @@ impl<'s, W: Write> MultipartSignedReader<'s, W> {
             let mut algs = [HashAlgorithm::Sha256; 4];
             let mut n = 0;
             for h in HashAlgorithm::ALL {
-                if micalg.get(hash_index(h)).copied().unwrap_or(false)
-                    && let Some(slot) = algs.get_mut(n)
-                {
+                // SHA-256 too: some clients write a micalg that does not
+                // match the digest they signed with (sha-1 for SHA-256).
+                let wanted = micalg.get(hash_index(h)).copied().unwrap_or(false)
+                    || h == HashAlgorithm::Sha256;
+                if wanted && let Some(slot) = algs.get_mut(n) {
                     *slot = h;
                     n += 1;
                 }
