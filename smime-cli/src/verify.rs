@@ -230,8 +230,9 @@ fn verify_mail(
                         && m.canonicalised
                     {
                         notes.push(
-                            "smime: note: the signed part had bare LF line ends (stored or sent \
-                             as LF text); it was verified in canonical CRLF form"
+                            "smime: note: the signed part had bare line ends (mail stored or \
+                             sent as LF text, or content signed as binary); the content \
+                             written has CRLF line ends"
                                 .to_owned(),
                         );
                     }

@@ -1160,3 +1160,70 @@ fn sender_field_matching_the_signer_is_accepted() {
     let out = verify_ok(dir.path(), &signed, &[]);
     assert_eq!(decoded_text(&out), body(TEXT_ENTITY));
 }
+
+/// OpenSSL's `cms -sign -binary` signs the part as it stands, bare LFs and
+/// lone CRs included; the canonical form differs, and the signature still
+/// verifies (the part as it stood is hashed too).
+#[test]
+fn binary_signed_part_with_bare_line_ends_verifies() {
+    let dir = tmp();
+    let d = dir.path();
+    let a = &pki().alice;
+    let entity = d.join("entity.txt");
+    std::fs::write(
+        &entity,
+        b"Content-Type: application/octet-stream\n\nline one\nline two\rlone cr\n",
+    )
+    .unwrap();
+    let signed = d.join("signed.eml");
+    run_ok(
+        openssl().args([
+            "cms",
+            "-sign",
+            "-binary",
+            "-signer",
+            a.cert(),
+            "-inkey",
+            a.key(),
+            "-in",
+            entity.to_str().unwrap(),
+            "-out",
+            signed.to_str().unwrap(),
+        ]),
+        b"",
+    );
+    let mut mail = b"From: alice@example.com\n".to_vec();
+    mail.extend(std::fs::read(&signed).unwrap());
+    std::fs::write(&signed, &mail).unwrap();
+    let out = run(
+        smime().args([
+            "verify",
+            "--trust",
+            pki().ca.cert(),
+            "--in",
+            signed.to_str().unwrap(),
+        ]),
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A changed byte still fails.
+    let text = String::from_utf8(mail)
+        .unwrap()
+        .replacen("line two", "line tw0", 1);
+    std::fs::write(&signed, text).unwrap();
+    let out = run(
+        smime().args([
+            "verify",
+            "--trust",
+            pki().ca.cert(),
+            "--in",
+            signed.to_str().unwrap(),
+        ]),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -476,6 +476,9 @@ pub struct SignedDataDecoder<'s, W: Write, const MAX_DIGESTS: usize = 4> {
     version: u32,
     hashers: [Option<Hasher>; MAX_DIGESTS],
     digests: [Option<Digest>; 4],
+    /// A second form of the detached content's digests, tried when the
+    /// first does not verify.
+    alt_digests: [Option<Digest>; 4],
     unknown_digests: usize,
     detached_mode: bool,
     content_seen: bool,
@@ -509,6 +512,7 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
             version: 0,
             hashers: [const { None }; MAX_DIGESTS],
             digests: [None; 4],
+            alt_digests: [None; 4],
             unknown_digests: 0,
             detached_mode: false,
             content_seen: false,
@@ -544,6 +548,22 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
             };
         }
         s
+    }
+
+    /// For a detached signature: a second form of the content, hashed into
+    /// `digests`, that a signer may have signed instead (a multipart/signed
+    /// part that was signed as binary, bare line ends and all, while the
+    /// first form is its canonical CRLF form). A signer that does not verify
+    /// with the first is checked with these.
+    pub fn with_alternative_digests(mut self, digests: &ContentDigests) -> Self {
+        for (d, slot) in self.alt_digests.iter_mut().zip(&digests.slots) {
+            *d = match slot {
+                Slot::Off => None,
+                Slot::Running(h) => Some(h.clone().finalize()),
+                Slot::Done(x) => Some(*x),
+            };
+        }
+        self
     }
 
     /// Feeds the next part of the message (any size). Writes content to the
@@ -975,6 +995,12 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
             have_content: self.content_seen || self.detached_mode,
         };
         let mut rec = check_signer(&ctx, si)?;
+        if rec.status != SignerStatus::Valid && self.alt_digests.iter().any(Option::is_some) {
+            let alt = check_signer(&Context { digests: &self.alt_digests, ..ctx }, si)?;
+            if alt.status == SignerStatus::Valid {
+                rec = alt;
+            }
+        }
         rec.index = index;
         let base = self.kept_end;
         // Keep the encryption-key preference: move it down to `kept_end`.
@@ -1014,6 +1040,7 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
 }
 
 /// What a signer is checked against.
+#[derive(Clone, Copy)]
 struct Context<'a> {
     certs: &'a [u8],
     extra: &'a [CertificateRef<'a>],

@@ -172,7 +172,9 @@ enum Stage {
 ///
 /// The signed part is hashed with the `micalg` algorithms and SHA-256 (every
 /// supported one when `micalg` names none), after its line ends are made CRLF (RFC
-/// 8551 §3.1.1; mail stored with LF line ends verifies). The signature part
+/// 8551 §3.1.1; mail stored with LF line ends verifies). When that changed
+/// anything, the part as it stood is hashed too, and a signature over it
+/// (a part signed as binary) verifies as well. The signature part
 /// must be `application/pkcs7-signature` (or the `x-` form) in base64 or
 /// binary; there must be exactly these two parts.
 pub struct MultipartSignedReader<'s, W: Write> {
@@ -184,6 +186,9 @@ pub struct MultipartSignedReader<'s, W: Write> {
 struct Parts<'s, W: Write> {
     sink: W,
     digests: ContentDigests,
+    /// The digests of the part as it stood, kept from the first line end
+    /// that had to be changed (until then both forms are the same).
+    raw: Option<ContentDigests>,
     pending_cr: bool,
     canonicalised: bool,
     signed_len: u64,
@@ -231,6 +236,7 @@ impl<'s, W: Write> MultipartSignedReader<'s, W> {
             inner: Parts {
                 sink,
                 digests,
+                raw: None,
                 pending_cr: false,
                 canonicalised: false,
                 signed_len: 0,
@@ -351,10 +357,24 @@ impl<'s, W: Write> Parts<'s, W> {
         }
     }
 
-    /// Hashes and passes on `bytes` in canonical form.
+    /// Hashes and passes on `bytes`, the same in both forms.
     fn emit(&mut self, bytes: &[u8]) -> Result<()> {
         self.sink.write_all(bytes).map_err(io_err)?;
-        self.digests.update(bytes)
+        self.digests.update(bytes)?;
+        match self.raw.as_mut() {
+            Some(r) => r.update(bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// A line end that differs: `canonical` passed on and hashed, `raw`
+    /// hashed into the as-it-stood digests (forked here).
+    fn fix(&mut self, canonical: &[u8], raw: &[u8]) -> Result<()> {
+        self.canonicalised = true;
+        let r = self.raw.get_or_insert_with(|| self.digests.clone());
+        r.update(raw)?;
+        self.sink.write_all(canonical).map_err(io_err)?;
+        self.digests.update(canonical)
     }
 
     fn hash_canonical(&mut self, bytes: &[u8]) -> Result<()> {
@@ -362,12 +382,12 @@ impl<'s, W: Write> Parts<'s, W> {
         while !rest.is_empty() {
             if self.pending_cr {
                 self.pending_cr = false;
-                self.emit(b"\r\n")?;
                 if let Some((b'\n', tail)) = rest.split_first() {
+                    self.emit(b"\r\n")?;
                     rest = tail;
                     continue;
                 }
-                self.canonicalised = true;
+                self.fix(b"\r\n", b"\r")?;
             }
             let n = canonical_prefix(rest);
             let (run, tail) = rest.split_at(n);
@@ -382,8 +402,7 @@ impl<'s, W: Write> Parts<'s, W> {
                     rest = t;
                 }
                 Some((_, t)) => {
-                    self.canonicalised = true;
-                    self.emit(b"\r\n")?;
+                    self.fix(b"\r\n", b"\n")?;
                     rest = t;
                 }
                 None => break,
@@ -412,12 +431,15 @@ impl<'s, W: Write> Parts<'s, W> {
         }
         if self.pending_cr {
             self.pending_cr = false;
-            self.canonicalised = true;
-            self.emit(b"\r\n")?;
+            self.fix(b"\r\n", b"\r")?;
         }
         self.digests.finish();
         let scratch = self.scratch.take().ok_or(Error::new(ErrorKind::InvalidState))?;
-        let dec = SignedDataDecoder::detached(Discard, scratch, self.options, &self.digests);
+        let mut dec = SignedDataDecoder::detached(Discard, scratch, self.options, &self.digests);
+        if let Some(raw) = self.raw.as_mut() {
+            raw.finish();
+            dec = dec.with_alternative_digests(raw);
+        }
         self.decoder = Some(BodyDecoder::new(self.sig_encoding, dec)?);
         self.stage = Stage::Signature;
         Ok(())
