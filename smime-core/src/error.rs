@@ -69,6 +69,14 @@ pub enum AlgorithmName {
     Aes192Cbc,
     /// AES-256 in CBC mode.
     Aes256Cbc,
+    /// AES-128 in GCM mode.
+    Aes128Gcm,
+    /// AES-192 in GCM mode.
+    Aes192Gcm,
+    /// AES-256 in GCM mode.
+    Aes256Gcm,
+    /// ChaCha20-Poly1305.
+    ChaCha20Poly1305,
     /// RSA key transport with PKCS#1 v1.5 padding.
     RsaPkcs1v15,
     /// RSA key transport with OAEP.
@@ -88,6 +96,10 @@ impl fmt::Display for AlgorithmName {
             Self::Aes128Cbc => "AES-128-CBC",
             Self::Aes192Cbc => "AES-192-CBC",
             Self::Aes256Cbc => "AES-256-CBC",
+            Self::Aes128Gcm => "AES-128-GCM",
+            Self::Aes192Gcm => "AES-192-GCM",
+            Self::Aes256Gcm => "AES-256-GCM",
+            Self::ChaCha20Poly1305 => "ChaCha20-Poly1305",
             Self::RsaPkcs1v15 => "RSA PKCS#1 v1.5",
             Self::RsaOaep => "RSA-OAEP",
             Self::RsaKeySize => "RSA key size",
@@ -271,6 +283,11 @@ pub enum ErrorKind {
     InvalidState,
     /// A MIME entity is malformed or not what was expected.
     Mime(MimeError),
+    /// An AuthEnvelopedData with ChaCha20-Poly1305 carries authenticated
+    /// attributes, which come after the content but must be authenticated
+    /// before it: it cannot be decrypted in one streaming pass; use the
+    /// two-pass `decrypt_authenticated` over the whole message.
+    AuthAttrsNeedTwoPass,
 }
 
 impl fmt::Display for ErrorKind {
@@ -313,6 +330,10 @@ impl fmt::Display for ErrorKind {
             Self::Backend(k) => write!(f, "key backend error: {k}"),
             Self::InvalidState => f.write_str("operation not allowed in this state"),
             Self::Mime(e) => fmt::Display::fmt(e, f),
+            Self::AuthAttrsNeedTwoPass => f.write_str(
+                "authenticated attributes with ChaCha20-Poly1305 need two-pass decryption \
+                 (the message must be seekable)",
+            ),
         }
     }
 }

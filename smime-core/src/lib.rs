@@ -38,6 +38,7 @@
 #[cfg(feature = "soft-rsa")]
 extern crate alloc;
 
+pub mod agree;
 pub mod backend;
 pub mod ber;
 pub mod cipher;

@@ -3,6 +3,10 @@
 //!
 //! [`SoftEd25519Key`] does the same for Ed25519 (RFC 8419).
 //!
+//! [`SoftEcKey`] is also a [`KeyAgreement`] key (ECDH on P-256 / P-384 for
+//! KeyAgreeRecipientInfo, RFC 5753), and [`SoftX25519Key`] is one for X25519
+//! (RFC 8418).
+//!
 //! ECDSA signatures are deterministic (RFC 6979) and come out as DER
 //! `Ecdsa-Sig-Value`, as CMS carries them. Nothing here allocates; the
 //! certificate is borrowed.
@@ -12,7 +16,10 @@ use core::fmt;
 use p256::pkcs8::DecodePrivateKey;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 
-use crate::backend::{BackendErrorKind, ErrorType, HashAlgorithm, Signer, ToBeSigned};
+use crate::backend::{
+    AgreementCurve, BackendErrorKind, ErrorType, HashAlgorithm, KeyAgreement, RecipientId, Signer,
+    ToBeSigned,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::oid;
 use crate::pubkey::SignatureAlgorithm;
@@ -212,5 +219,132 @@ impl Signer for SoftEd25519Key<'_> {
         let dst = out.get_mut(..sig.len()).ok_or(BackendErrorKind::BufferTooSmall)?;
         dst.copy_from_slice(&sig);
         Ok(sig.len())
+    }
+}
+
+/// The recipient id of a certificate held as DER.
+fn cert_recipient_id(cert: Option<&[u8]>) -> Option<RecipientId<'_>> {
+    cert.and_then(|c| CertificateRef::from_der(c).ok()).map(|c| c.recipient_id())
+}
+
+/// Copies a shared secret into `out`.
+fn put_secret(z: &[u8], out: &mut [u8]) -> core::result::Result<usize, BackendErrorKind> {
+    let dst = out.get_mut(..z.len()).ok_or(BackendErrorKind::BufferTooSmall)?;
+    dst.copy_from_slice(z);
+    Ok(z.len())
+}
+
+impl KeyAgreement for SoftEcKey<'_> {
+    fn recipient_id(&self) -> Option<RecipientId<'_>> {
+        cert_recipient_id(self.cert)
+    }
+
+    fn curve(&self) -> AgreementCurve {
+        match self.key {
+            Key::P256(_) => AgreementCurve::P256,
+            Key::P384(_) => AgreementCurve::P384,
+        }
+    }
+
+    /// ECDH (SEC 1 §3.3.1): `Z` is the x-coordinate of `d·Q`. `peer_public`
+    /// must be a SEC1 point on the key's curve (not the identity); anything
+    /// else is [`BackendErrorKind::DecryptionFailed`].
+    fn shared_secret(&mut self, peer_public: &[u8], out: &mut [u8]) -> core::result::Result<usize, BackendErrorKind> {
+        use p256::elliptic_curve::point::AffineCoordinates;
+        use zeroize::Zeroize;
+        match &self.key {
+            Key::P256(k) => {
+                let q = p256::PublicKey::from_sec1_bytes(peer_public)
+                    .map_err(|_| BackendErrorKind::DecryptionFailed)?;
+                let d: &p256::Scalar = k.as_nonzero_scalar().as_ref();
+                let mut x = (q.to_projective() * d).to_affine().x();
+                let r = put_secret(&x, out);
+                x.as_mut_slice().zeroize();
+                r
+            }
+            Key::P384(k) => {
+                let q = p384::PublicKey::from_sec1_bytes(peer_public)
+                    .map_err(|_| BackendErrorKind::DecryptionFailed)?;
+                let d: &p384::Scalar = k.as_nonzero_scalar().as_ref();
+                let mut x = (q.to_projective() * d).to_affine().x();
+                let r = put_secret(&x, out);
+                x.as_mut_slice().zeroize();
+                r
+            }
+        }
+    }
+}
+
+/// The fixed prefix of an X25519 PKCS#8 v1 `PrivateKeyInfo` (RFC 8410 § 7).
+const X25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x6E, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// An X25519 private key (RFC 8410, RFC 8418), with its certificate: a
+/// [`KeyAgreement`] key for KeyAgreeRecipientInfo.
+pub struct SoftX25519Key<'c> {
+    secret: zeroize::Zeroizing<[u8; 32]>,
+    cert: Option<&'c [u8]>,
+}
+
+impl<'c> SoftX25519Key<'c> {
+    /// Reads a PKCS#8 v1 `PrivateKeyInfo` of an X25519 key (48 bytes, as
+    /// OpenSSL writes it). Anything else is [`ErrorKind::InvalidKey`].
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
+        let secret = der
+            .strip_prefix(&X25519_PKCS8_PREFIX[..])
+            .and_then(|s| <[u8; 32]>::try_from(s).ok())
+            .ok_or(Error::new(ErrorKind::InvalidKey))?;
+        Ok(Self { secret: zeroize::Zeroizing::new(secret), cert: None })
+    }
+
+    /// The public key (`X25519(k, 9)`).
+    pub fn public_key(&self) -> [u8; 32] {
+        crate::agree::kari::x25519_base(&self.secret)
+    }
+
+    /// Attaches the key's certificate. [`ErrorKind::InvalidCertificate`] if it
+    /// does not parse, [`ErrorKind::InvalidKey`] if its key is not this key.
+    pub fn with_certificate(mut self, cert_der: &'c [u8]) -> Result<Self> {
+        let cert = CertificateRef::from_der(cert_der)?;
+        if cert.public_key_algorithm() != crate::agree::oids::X25519
+            || cert.public_key() != self.public_key()
+        {
+            return Err(Error::new(ErrorKind::InvalidKey));
+        }
+        self.cert = Some(cert_der);
+        Ok(self)
+    }
+}
+
+impl fmt::Debug for SoftX25519Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SoftX25519Key")
+            .field("certificate", &self.cert.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ErrorType for SoftX25519Key<'_> {
+    type Error = BackendErrorKind;
+}
+
+impl KeyAgreement for SoftX25519Key<'_> {
+    fn recipient_id(&self) -> Option<RecipientId<'_>> {
+        cert_recipient_id(self.cert)
+    }
+
+    fn curve(&self) -> AgreementCurve {
+        AgreementCurve::X25519
+    }
+
+    /// X25519 (RFC 7748); an all-zero result (a small-order peer key) is
+    /// [`BackendErrorKind::DecryptionFailed`].
+    fn shared_secret(&mut self, peer_public: &[u8], out: &mut [u8]) -> core::result::Result<usize, BackendErrorKind> {
+        let u = <&[u8; 32]>::try_from(peer_public).map_err(|_| BackendErrorKind::DecryptionFailed)?;
+        let z = zeroize::Zeroizing::new(
+            crate::agree::kari::x25519(&self.secret, u).ok_or(BackendErrorKind::DecryptionFailed)?,
+        );
+        put_secret(&z[..], out)
     }
 }

@@ -113,6 +113,9 @@ fn encrypt_and_decrypt_allocate_nothing() {
     for (cipher, kt, definite) in [
         (ContentCipher::Aes256Cbc, KeyTransport::RsaPkcs1v15, false),
         (ContentCipher::Aes128Cbc, KeyTransport::RsaOaep(smime_core::backend::HashAlgorithm::Sha256), true),
+        // AuthEnvelopedData (RFC 5083).
+        (ContentCipher::Aes256Gcm, KeyTransport::RsaPkcs1v15, false),
+        (ContentCipher::ChaCha20Poly1305, KeyTransport::RsaPkcs1v15, true),
     ] {
         let recipients = [Recipient { cert, id: RecipientIdKind::IssuerAndSerial, key_transport: kt }];
         let options = EncryptOptions {
@@ -153,6 +156,27 @@ fn encrypt_and_decrypt_allocate_nothing() {
             });
             assert_eq!(allocs, 0, "decryption allocated {allocs} times (chunk {chunk})");
             assert_eq!(report.cipher, cipher);
+            assert_eq!(&pt_buf[..pt_len], &msg[..]);
+        }
+        if cipher.is_aead() {
+            // The two-pass mode over the whole message.
+            let ct = &ct_buf[..ct_len];
+            let ((pt_len, report), allocs) = count(|| {
+                let mut scratch = [0u8; DEFAULT_SCRATCH_LEN];
+                let sink: &mut [u8] = &mut pt_buf[..];
+                let (rest, report) = smime_core::cms::enveloped::decrypt_authenticated(
+                    ct,
+                    &mut keys[..],
+                    getrandom::SysRng,
+                    &mut scratch,
+                    DecryptOptions::default(),
+                    sink,
+                )
+                .unwrap();
+                (200_000 - rest.len(), report)
+            });
+            assert_eq!(allocs, 0, "two-pass decryption allocated {allocs} times");
+            assert!(report.authenticated);
             assert_eq!(&pt_buf[..pt_len], &msg[..]);
         }
     }

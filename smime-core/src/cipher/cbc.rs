@@ -137,6 +137,8 @@ impl CbcEncryptor {
             ContentCipher::Aes192Cbc => EncInner::Aes192(EncState::new(key, iv)?),
             ContentCipher::Aes256Cbc => EncInner::Aes256(EncState::new(key, iv)?),
             ContentCipher::DesEde3Cbc => EncInner::DesEde3(EncState::new(key, iv)?),
+            // The AEAD ciphers: see `aead`.
+            _ => return Err(Error::new(ErrorKind::UnsupportedAlgorithm)),
         };
         Ok(Self { inner })
     }
@@ -191,6 +193,8 @@ impl CbcDecryptor {
             ContentCipher::Aes192Cbc => DecInner::Aes192(DecState::new(key, iv)?),
             ContentCipher::Aes256Cbc => DecInner::Aes256(DecState::new(key, iv)?),
             ContentCipher::DesEde3Cbc => DecInner::DesEde3(DecState::new(key, iv)?),
+            // The AEAD ciphers: see `aead`.
+            _ => return Err(Error::new(ErrorKind::UnsupportedAlgorithm)),
         };
         Ok(Self { inner })
     }

@@ -15,6 +15,12 @@
 //! Decoders stream their output before the end of the message is seen. Output
 //! is only valid once `finish` returned `Ok`: a caller that writes to a file
 //! writes to a temporary one and renames it on success.
+//!
+//! That includes AuthEnvelopedData (RFC 5083, [`enveloped`]): in streaming
+//! mode its plaintext is unauthenticated until `finish` has checked the AEAD
+//! tag. A message held whole in memory or flash can instead be decrypted
+//! with [`enveloped::decrypt_authenticated`], which checks the tag first and
+//! writes nothing unauthenticated.
 
 pub mod enveloped;
 pub(crate) mod recipient;
@@ -23,7 +29,7 @@ pub mod signed;
 
 pub use enveloped::{
     DecryptOptions, DecryptReport, EncryptOptions, EnvelopedDataDecoder, EnvelopedDataEncoder,
-    KeyTransport, Recipient, RecipientIdKind,
+    KeyTransport, Recipient, RecipientIdKind, decrypt_authenticated,
 };
 pub use sign::{SignOptions, SignedDataEncoder, SignerIdKind};
 pub use signed::{
