@@ -53,6 +53,18 @@ pub enum CipherArg {
     /// Three-key triple DES in CBC mode (legacy partners only).
     #[value(name = "des-ede3-cbc")]
     DesEde3Cbc,
+    /// AES-128 in GCM mode: AuthEnvelopedData (RFC 5083/5084, S/MIME 4.0).
+    #[value(name = "aes128-gcm")]
+    Aes128Gcm,
+    /// AES-192 in GCM mode: AuthEnvelopedData.
+    #[value(name = "aes192-gcm")]
+    Aes192Gcm,
+    /// AES-256 in GCM mode: AuthEnvelopedData.
+    #[value(name = "aes256-gcm")]
+    Aes256Gcm,
+    /// ChaCha20-Poly1305: AuthEnvelopedData (RFC 8103).
+    #[value(name = "chacha20-poly1305")]
+    ChaCha20Poly1305,
 }
 
 impl From<CipherArg> for ContentCipher {
@@ -62,6 +74,10 @@ impl From<CipherArg> for ContentCipher {
             CipherArg::Aes192Cbc => ContentCipher::Aes192Cbc,
             CipherArg::Aes256Cbc => ContentCipher::Aes256Cbc,
             CipherArg::DesEde3Cbc => ContentCipher::DesEde3Cbc,
+            CipherArg::Aes128Gcm => ContentCipher::Aes128Gcm,
+            CipherArg::Aes192Gcm => ContentCipher::Aes192Gcm,
+            CipherArg::Aes256Gcm => ContentCipher::Aes256Gcm,
+            CipherArg::ChaCha20Poly1305 => ContentCipher::ChaCha20Poly1305,
         }
     }
 }

@@ -206,6 +206,16 @@ fn encrypt_to<W: Write>(
     Ok(enc.finish()?.into_inner())
 }
 
+/// The smime-type of a message encrypted with `cipher`: AEAD ciphers make
+/// AuthEnvelopedData.
+pub fn smime_type_for(cipher: ContentCipher) -> SmimeType {
+    if cipher.is_aead() {
+        SmimeType::AuthEnvelopedData
+    } else {
+        SmimeType::EnvelopedData
+    }
+}
+
 /// Encrypts the input mail into an `application/pkcs7-mime` mail message.
 fn encrypt_mail<W: Write>(
     sink: W,
@@ -221,7 +231,7 @@ fn encrypt_mail<W: Write>(
         embedded_io::Write::write_all(&mut o, b"MIME-Version: 1.0\r\n")
             .map_err(|e| Failure::Tool(Error::msg(format_args!("writing the output: {e}"))))?;
     }
-    write_pkcs7_mime_header(&mut o, SmimeType::EnvelopedData)?;
+    write_pkcs7_mime_header(&mut o, smime_type_for(options.cipher))?;
     let env =
         EnvelopedDataEncoder::<_>::new(Base64Encoder::new(o), recipients, options, &mut SysRng)?;
     write_content(content, input, env, Place::Cms)?

@@ -386,7 +386,12 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
                     Peel::Signatures,
                     EntityKind::Pkcs7Mime(Some(SmimeType::SignedData | SmimeType::CertsOnly))
                 )
-                | (Peel::Encryption, EntityKind::Pkcs7Mime(Some(SmimeType::EnvelopedData)))
+                | (
+                    Peel::Encryption,
+                    EntityKind::Pkcs7Mime(Some(
+                        SmimeType::EnvelopedData | SmimeType::AuthEnvelopedData
+                    ))
+                )
         );
         if peeled && self.level > 1 {
             // A layer inside: its own fields other than Content-* (protected
@@ -430,7 +435,12 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
                     ctx,
                 })
             }
-            (Peel::Encryption, EntityKind::Pkcs7Mime(Some(SmimeType::EnvelopedData))) => {
+            (
+                Peel::Encryption,
+                EntityKind::Pkcs7Mime(Some(
+                    SmimeType::EnvelopedData | SmimeType::AuthEnvelopedData,
+                )),
+            ) => {
                 let ring = ctx.rings.borrow_mut().next().ok_or_else(|| {
                     Failure::Tool(Error::msg(format_args!(
                         "more than {MAX_ENVELOPES} nested encryption layers"
@@ -450,12 +460,6 @@ impl<'c, 'a: 'c> Lazy<'c, 'a> {
                     labels,
                     ctx,
                 })
-            }
-            (Peel::Encryption, EntityKind::Pkcs7Mime(Some(SmimeType::AuthEnvelopedData))) => {
-                return Err(Failure::Tool(Error::msg(
-                    "the message is AuthEnvelopedData (AES-GCM or ChaCha20-Poly1305), \
-                     which this version cannot decrypt yet",
-                )));
             }
             (peel, kind) if self.level == 1 => return Err(Failure::Tool(wrong_kind(peel, kind))),
             (_, kind) => {

@@ -364,7 +364,7 @@ fn sign_mail<W: Write + Send, S: Signer>(
         return Ok(());
     }
     let (eopts, _) = crate::encrypt::options_for(cipher);
-    write_pkcs7_mime_header(&mut o, SmimeType::EnvelopedData)?;
+    write_pkcs7_mime_header(&mut o, crate::encrypt::smime_type_for(cipher))?;
     // Three threads, a bounded channel between each two (memory stays
     // constant): this one reads, hashes and writes the signed entity; the
     // next encrypts it; the last base64-encodes and writes the result.

@@ -1227,3 +1227,119 @@ fn binary_signed_part_with_bare_line_ends_verifies() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// AuthEnvelopedData (S/MIME 4.0): ours with AES-GCM opens with OpenSSL,
+/// OpenSSL's opens with ours, ChaCha20-Poly1305 makes the round trip, and a
+/// changed byte of an authenticated message leaves no output at all.
+#[test]
+fn auth_enveloped_mail_both_ways() {
+    let dir = tmp();
+    let d = dir.path();
+    let b = &pki().bob;
+    let mail = d.join("mail.eml");
+    std::fs::write(
+        &mail,
+        b"From: alice@example.com\r\nTo: bob@example.com\r\nSubject: gcm\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nauthenticated encryption\r\n",
+    )
+    .unwrap();
+    let m = mail.to_str().unwrap();
+    for cipher in ["aes128-gcm", "aes256-gcm", "chacha20-poly1305"] {
+        let enc = d.join(format!("{cipher}.eml"));
+        let out = run(
+            smime()
+                .args([
+                    "encrypt",
+                    "-r",
+                    b.cert(),
+                    "--cipher",
+                    cipher,
+                    "--in",
+                    m,
+                    "--out",
+                ])
+                .arg(&enc),
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{cipher}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&enc).unwrap();
+        assert!(
+            text.contains("smime-type=authEnveloped-data"),
+            "{cipher}: {text}"
+        );
+        let dec = d.join(format!("{cipher}-dec.eml"));
+        let out = run(
+            smime()
+                .args(["decrypt", "--key", b.key(), "--in"])
+                .arg(&enc)
+                .arg("--out")
+                .arg(&dec),
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{cipher}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            std::fs::read_to_string(&dec)
+                .unwrap()
+                .contains("authenticated encryption")
+        );
+        if cipher != "chacha20-poly1305" {
+            // OpenSSL 3.0 reads GCM AuthEnvelopedData (not ChaCha20-Poly1305).
+            let plain = run_ok(
+                openssl()
+                    .args(["cms", "-decrypt", "-inkey", b.key(), "-in"])
+                    .arg(&enc),
+                b"",
+            );
+            assert!(
+                String::from_utf8_lossy(&plain).contains("authenticated encryption"),
+                "{cipher}"
+            );
+        }
+        // Tampering: one base64 character of the body changed.
+        let at = text.rfind("\r\n\r\n").unwrap() + 200;
+        let mut bytes = text.into_bytes();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        let bad = d.join(format!("{cipher}-bad.eml"));
+        std::fs::write(&bad, &bytes).unwrap();
+        let gone = d.join(format!("{cipher}-bad-dec.eml"));
+        let out = run(
+            smime()
+                .args(["decrypt", "--key", b.key(), "--in"])
+                .arg(&bad)
+                .arg("--out")
+                .arg(&gone),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1), "{cipher}");
+        assert!(!gone.exists(), "{cipher}: a failed tag left output");
+    }
+    // OpenSSL's AES-256-GCM mail opens with ours.
+    let enc = d.join("openssl-gcm.eml");
+    run_ok(
+        openssl()
+            .args(["cms", "-encrypt", "-aes-256-gcm", "-in", m, "-out"])
+            .arg(&enc)
+            .arg(b.cert()),
+        b"",
+    );
+    let out = run(
+        smime()
+            .args(["decrypt", "--key", b.key(), "-v", "--in"])
+            .arg(&enc),
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("authenticated encryption"));
+}
