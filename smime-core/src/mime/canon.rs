@@ -66,39 +66,22 @@ impl<W: Write> Canonicalizer<W> {
     }
 
     fn process(&mut self, data: &[u8]) -> Result<()> {
-        let mut data = data;
-        while !data.is_empty() {
-            if self.pending_cr {
-                self.pending_cr = false;
+        let mut pending_cr = self.pending_cr;
+        let r = canonicalise(data, &mut pending_cr, |piece| match piece {
+            Piece::Same(run) => {
+                self.put(run)?;
+                self.ends_nl = run.ends_with(b"\r\n");
+                Ok(())
+            }
+            Piece::Changed { .. } => {
                 self.put(b"\r\n")?;
+                self.changed = true;
                 self.ends_nl = true;
-                match data.split_first() {
-                    Some((&b'\n', tail)) => data = tail,
-                    _ => self.changed = true,
-                }
-                continue;
+                Ok(())
             }
-            let run = memchr::memchr2(b'\r', b'\n', data).unwrap_or(data.len());
-            let (text, rest) = data.split_at_checked(run).unwrap_or((data, &[]));
-            if !text.is_empty() {
-                self.put(text)?;
-                self.ends_nl = false;
-            }
-            match rest.split_first() {
-                None => data = rest,
-                Some((&b'\r', tail)) => {
-                    self.pending_cr = true;
-                    data = tail;
-                }
-                Some((_, tail)) => {
-                    self.put(b"\r\n")?;
-                    self.changed = true;
-                    self.ends_nl = true;
-                    data = tail;
-                }
-            }
-        }
-        Ok(())
+        });
+        self.pending_cr = pending_cr;
+        r
     }
 
     /// Appends `bytes` to the buffer, draining it to the sink when full.
@@ -283,6 +266,79 @@ impl BodyClass {
     /// looked at: canonicalization fixes them.
     pub const fn is_7bit_safe(&self) -> bool {
         !self.has_8bit && !self.has_nul && self.max_line <= MAX_LINE
+    }
+}
+
+/// A piece of canonicalised text (see [`canonicalise`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// Bytes that were already canonical: the same in both forms.
+    Same(&'a [u8]),
+    /// A line end that was not CRLF: `raw` as it stood (a bare LF, or a lone
+    /// CR), always made `\r\n`.
+    Changed {
+        /// The line end as it stood.
+        raw: &'static [u8],
+    },
+}
+
+/// Cuts `data` into canonical runs and changed line ends, in order, handing
+/// each to `f`. `pending_cr` carries a CR at the end of one call over to the
+/// next (its LF may come first thing there); after the last call, a pending
+/// CR is a lone one: give it to `f` as `Changed { raw: b"\r" }`.
+pub(crate) fn canonicalise<E>(
+    data: &[u8],
+    pending_cr: &mut bool,
+    mut f: impl FnMut(Piece<'_>) -> core::result::Result<(), E>,
+) -> core::result::Result<(), E> {
+    let mut rest = data;
+    while !rest.is_empty() {
+        if *pending_cr {
+            *pending_cr = false;
+            if let Some((b'\n', tail)) = rest.split_first() {
+                f(Piece::Same(b"\r\n"))?;
+                rest = tail;
+                continue;
+            }
+            f(Piece::Changed { raw: b"\r" })?;
+        }
+        let n = canonical_prefix(rest);
+        let (run, tail) = rest.split_at(n);
+        if !run.is_empty() {
+            f(Piece::Same(run))?;
+            rest = tail;
+            continue;
+        }
+        // A bare LF, or a CR whose LF is not (yet) there.
+        match tail.split_first() {
+            Some((b'\r', t)) => {
+                *pending_cr = true;
+                rest = t;
+            }
+            Some((_, t)) => {
+                f(Piece::Changed { raw: b"\n" })?;
+                rest = t;
+            }
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Length of the longest prefix of `data` that is already in canonical form:
+/// every LF preceded by a CR, every CR followed by an LF (a CR at the very
+/// end is left out: its LF may be in the next piece).
+pub(crate) fn canonical_prefix(data: &[u8]) -> usize {
+    let mut i = 0;
+    loop {
+        let Some(p) = data.get(i..).and_then(|r| memchr::memchr2(b'\r', b'\n', r)) else {
+            return data.len();
+        };
+        let j = i + p;
+        match (data.get(j), data.get(j + 1)) {
+            (Some(b'\r'), Some(b'\n')) => i = j + 2,
+            _ => return j,
+        }
     }
 }
 

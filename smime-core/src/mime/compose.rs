@@ -20,7 +20,7 @@ use rand_core::TryCryptoRng;
 
 use super::MAX_BOUNDARY;
 use super::base64::Base64Encoder;
-use super::canon::Canonicalizer;
+use super::canon::{Canonicalizer, Piece, canonicalise};
 use super::header::{
     ContentType, HeaderEvent, HeaderReader, TransferEncoding, addresses, is_content_field,
 };
@@ -262,37 +262,13 @@ impl<'k, 's, S: Signer, W: Write> MultipartSignedWriter<'k, 's, S, W> {
     }
 
     fn feed(&mut self, data: &[u8]) -> Result<()> {
-        let mut rest = data;
-        while !rest.is_empty() {
-            if self.pending_cr {
-                self.pending_cr = false;
-                self.emit(b"\r\n")?;
-                if let Some((b'\n', tail)) = rest.split_first() {
-                    rest = tail;
-                    continue;
-                }
-            }
-            let n = canonical_prefix(rest);
-            let (run, tail) = rest.split_at(n);
-            if !run.is_empty() {
-                self.emit(run)?;
-                rest = tail;
-                continue;
-            }
-            // A bare LF, or a CR whose LF is not (yet) there.
-            match tail.split_first() {
-                Some((b'\r', t)) => {
-                    self.pending_cr = true;
-                    rest = t;
-                }
-                Some((_, t)) => {
-                    self.emit(b"\r\n")?;
-                    rest = t;
-                }
-                None => break,
-            }
-        }
-        Ok(())
+        let mut pending_cr = self.pending_cr;
+        let r = canonicalise(data, &mut pending_cr, |piece| match piece {
+            Piece::Same(bytes) => self.emit(bytes),
+            Piece::Changed { .. } => self.emit(b"\r\n"),
+        });
+        self.pending_cr = pending_cr;
+        r
     }
 
     /// Signs, writes the signature part and the closing delimiter; returns
@@ -773,23 +749,6 @@ fn classify(
         info.kind = EntityKind::Pkcs7Mime(t);
     }
     Ok(blen)
-}
-
-/// Length of the longest prefix of `data` that is already in canonical form:
-/// every LF preceded by a CR, every CR followed by an LF (a CR at the very
-/// end is left out: its LF may be in the next piece).
-pub(crate) fn canonical_prefix(data: &[u8]) -> usize {
-    let mut i = 0;
-    loop {
-        let Some(p) = data.get(i..).and_then(|r| memchr::memchr2(b'\r', b'\n', r)) else {
-            return data.len();
-        };
-        let j = i + p;
-        match (data.get(j), data.get(j + 1)) {
-            (Some(b'\r'), Some(b'\n')) => i = j + 2,
-            _ => return j,
-        }
-    }
 }
 
 /// Length of the first raw field in `fields` (up to a line end not followed

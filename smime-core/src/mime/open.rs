@@ -21,7 +21,8 @@ use embedded_io::Write;
 
 use super::SmimeType;
 use super::base64::Base64Decoder;
-use super::compose::{canonical_prefix, hash_index};
+use super::canon::{Piece, canonicalise};
+use super::compose::hash_index;
 use super::header::{ContentType, HeaderEvent, HeaderReader, TransferEncoding};
 use super::multipart::{MultipartReader, PartEvent};
 use crate::backend::HashAlgorithm;
@@ -378,37 +379,13 @@ impl<'s, W: Write> Parts<'s, W> {
     }
 
     fn hash_canonical(&mut self, bytes: &[u8]) -> Result<()> {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            if self.pending_cr {
-                self.pending_cr = false;
-                if let Some((b'\n', tail)) = rest.split_first() {
-                    self.emit(b"\r\n")?;
-                    rest = tail;
-                    continue;
-                }
-                self.fix(b"\r\n", b"\r")?;
-            }
-            let n = canonical_prefix(rest);
-            let (run, tail) = rest.split_at(n);
-            if !run.is_empty() {
-                self.emit(run)?;
-                rest = tail;
-                continue;
-            }
-            match tail.split_first() {
-                Some((b'\r', t)) => {
-                    self.pending_cr = true;
-                    rest = t;
-                }
-                Some((_, t)) => {
-                    self.fix(b"\r\n", b"\n")?;
-                    rest = t;
-                }
-                None => break,
-            }
-        }
-        Ok(())
+        let mut pending_cr = self.pending_cr;
+        let r = canonicalise(bytes, &mut pending_cr, |piece| match piece {
+            Piece::Same(run) => self.emit(run),
+            Piece::Changed { raw } => self.fix(b"\r\n", raw),
+        });
+        self.pending_cr = pending_cr;
+        r
     }
 
     fn signature_field(&mut self) -> Result<()> {
