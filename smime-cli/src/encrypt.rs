@@ -167,8 +167,8 @@ fn recipient_error(
     let name = file.name();
     match e.kind() {
         ErrorKind::KeyUsage(KeyUsageError::WrongKeyType) => Error::msg(format_args!(
-            "recipient certificate {name} does not hold an RSA key (only RSA key \
-             transport is supported)"
+            "recipient certificate {name} holds neither an RSA key (key transport) nor a \
+             P-256, P-384 or X25519 key (ECDH)"
         )),
         ErrorKind::AlgorithmNotAllowed(AlgorithmName::RsaKeySize) => {
             let bits = r.cert.rsa_public_key().map_or(0, |k| k.bits());

@@ -121,9 +121,28 @@ fn small_and_non_rsa_recipients_are_refused() {
     let line = smime_fails(&cms_args(&["encrypt", "--recipient", f.small.cert()]), b"x");
     assert!(line.contains("1024-bit"), "{line}");
     assert!(line.contains(f.small.cert()), "{line}");
+    // An EC key is an ECDH recipient, but this one's keyUsage lacks
+    // keyAgreement.
     let line = smime_fails(&cms_args(&["encrypt", "--recipient", f.ec.cert()]), b"x");
-    assert!(line.contains("RSA"), "{line}");
+    assert!(line.contains("keyAgreement"), "{line}");
     assert!(line.contains(f.ec.cert()), "{line}");
+    // An Ed25519 key can neither transport nor agree on a key.
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("ed.key"), dir.path().join("ed.crt"));
+    run_ok(
+        openssl()
+            .args([
+                "req", "-x509", "-nodes", "-newkey", "ed25519", "-subj", "/CN=ed", "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        b"",
+    );
+    let cert = cert.to_str().unwrap();
+    let line = smime_fails(&cms_args(&["encrypt", "--recipient", cert]), b"x");
+    assert!(line.contains("RSA"), "{line}");
+    assert!(line.contains(cert), "{line}");
     // An EC key is not a key this tool can decrypt with.
     let enc = run_ok(
         &mut smime_cms(&["encrypt", "--recipient", f.r[0].cert()]),

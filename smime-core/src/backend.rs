@@ -173,9 +173,51 @@ pub trait KeyTransDecrypter: ErrorType {
         encrypted_key: &[u8],
         out: &mut [u8],
     ) -> Result<usize, Self::Error>;
+
+    /// The curve when this is a key-agreement key (EC or X25519) that opens
+    /// KeyAgreeRecipientInfo; `None` (the default) for a key-transport key.
+    ///
+    /// A key-agreement or KEK key answers [`decrypt_key`](Self::decrypt_key)
+    /// with an error of kind [`BackendErrorKind::UnsupportedAlgorithm`].
+    fn agreement_curve(&self) -> Option<AgreementCurve> {
+        None
+    }
+
+    /// For a key-agreement key: the ECDH shared secret with `peer_public`
+    /// (as [`KeyAgreement::shared_secret`]); `None` (the default) otherwise.
+    fn shared_secret(
+        &mut self,
+        peer_public: &[u8],
+        out: &mut [u8],
+    ) -> Option<Result<usize, Self::Error>> {
+        let _ = (peer_public, out);
+        None
+    }
+
+    /// For a pre-shared key-encryption key (KEKRecipientInfo): its key
+    /// identifier and the key; `None` (the default) otherwise.
+    fn kek(&self) -> Option<(&[u8], &[u8])> {
+        None
+    }
 }
 
 impl<T: KeyTransDecrypter + ?Sized> KeyTransDecrypter for &mut T {
+    fn agreement_curve(&self) -> Option<AgreementCurve> {
+        T::agreement_curve(self)
+    }
+
+    fn shared_secret(
+        &mut self,
+        peer_public: &[u8],
+        out: &mut [u8],
+    ) -> Option<Result<usize, Self::Error>> {
+        T::shared_secret(self, peer_public, out)
+    }
+
+    fn kek(&self) -> Option<(&[u8], &[u8])> {
+        T::kek(self)
+    }
+
     fn recipient_id(&self) -> Option<RecipientId<'_>> {
         T::recipient_id(self)
     }

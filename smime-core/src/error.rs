@@ -119,6 +119,9 @@ pub enum KeyUsageError {
     SignatureNotAllowed,
     /// The certificate's public key is not of a type usable for the operation.
     WrongKeyType,
+    /// The keyUsage extension is present and does not allow keyAgreement
+    /// (an ECDH recipient).
+    KeyAgreementNotAllowed,
 }
 
 impl fmt::Display for KeyUsageError {
@@ -131,6 +134,9 @@ impl fmt::Display for KeyUsageError {
                 "the certificate's keyUsage allows neither digitalSignature nor nonRepudiation"
             }
             Self::WrongKeyType => "the certificate's public key type cannot be used for this",
+            Self::KeyAgreementNotAllowed => {
+                "the certificate's keyUsage does not allow keyAgreement"
+            }
         })
     }
 }

@@ -17,8 +17,8 @@ use p256::pkcs8::DecodePrivateKey;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 
 use crate::backend::{
-    AgreementCurve, BackendErrorKind, ErrorType, HashAlgorithm, KeyAgreement, RecipientId, Signer,
-    ToBeSigned,
+    AgreementCurve, BackendErrorKind, ErrorType, HashAlgorithm, KeyAgreement, KeyTransAlgorithm,
+    KeyTransDecrypter, RecipientId, Signer, ToBeSigned,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::oid;
@@ -348,3 +348,40 @@ impl KeyAgreement for SoftX25519Key<'_> {
         put_secret(&z[..], out)
     }
 }
+
+/// A key-agreement key as a decrypter: [`KeyTransDecrypter::decrypt_key`]
+/// is [`BackendErrorKind::UnsupportedAlgorithm`]; the decoder uses it on
+/// KeyAgreeRecipientInfo through `agreement_curve` and `shared_secret`.
+macro_rules! agreement_decrypter {
+    ($t:ident) => {
+        impl KeyTransDecrypter for $t<'_> {
+            fn recipient_id(&self) -> Option<RecipientId<'_>> {
+                cert_recipient_id(self.cert)
+            }
+
+            fn decrypt_key(
+                &mut self,
+                _algorithm: &KeyTransAlgorithm<'_>,
+                _encrypted_key: &[u8],
+                _out: &mut [u8],
+            ) -> core::result::Result<usize, BackendErrorKind> {
+                Err(BackendErrorKind::UnsupportedAlgorithm)
+            }
+
+            fn agreement_curve(&self) -> Option<AgreementCurve> {
+                Some(KeyAgreement::curve(self))
+            }
+
+            fn shared_secret(
+                &mut self,
+                peer_public: &[u8],
+                out: &mut [u8],
+            ) -> Option<core::result::Result<usize, BackendErrorKind>> {
+                Some(KeyAgreement::shared_secret(self, peer_public, out))
+            }
+        }
+    };
+}
+
+agreement_decrypter!(SoftEcKey);
+agreement_decrypter!(SoftX25519Key);

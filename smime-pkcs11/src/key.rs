@@ -745,6 +745,25 @@ impl KeyTransDecrypter for Pkcs11Key {
         Some(cert.recipient_id())
     }
 
+    /// The curve of an EC key (ECDH through `CKM_ECDH1_DERIVE`).
+    fn agreement_curve(&self) -> Option<AgreementCurve> {
+        match self.kind {
+            Kind::Ec(_) => Some(KeyAgreement::curve(self)),
+            _ => None,
+        }
+    }
+
+    fn shared_secret(
+        &mut self,
+        peer_public: &[u8],
+        out: &mut [u8],
+    ) -> Option<Result<usize, Error>> {
+        match self.kind {
+            Kind::Ec(_) => Some(KeyAgreement::shared_secret(self, peer_public, out)),
+            _ => None,
+        }
+    }
+
     /// `CKM_RSA_PKCS` or `CKM_RSA_PKCS_OAEP`. Token errors of the decryption
     /// itself are [`BackendErrorKind::DecryptionFailed`]; OAEP parameters the
     /// token refuses are [`BackendErrorKind::UnsupportedAlgorithm`].

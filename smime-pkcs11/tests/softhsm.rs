@@ -574,13 +574,13 @@ fn ecdh_shared_secret() {
     let mut k = key("ec256");
     assert_eq!(k.curve(), smime_core::backend::AgreementCurve::P256);
     let mut out = [0u8; 48];
-    let n = k.shared_secret(point, &mut out).unwrap();
+    let n = KeyAgreement::shared_secret(&mut k, point, &mut out).unwrap();
     assert_eq!(&out[..n], &expected[..]);
-    assert!(k.shared_secret(point, &mut [0u8; 31]).is_err());
+    assert!(KeyAgreement::shared_secret(&mut k, point, &mut [0u8; 31]).is_err());
     // A point not on the curve is refused (no panic).
     let mut bad = point.to_vec();
     bad[10] ^= 1;
-    let e = k.shared_secret(&bad, &mut out);
+    let e = KeyAgreement::shared_secret(&mut k, &bad, &mut out);
     println!("bad point: {e:?}");
     assert!(e.is_err());
 }

@@ -580,21 +580,19 @@ pub fn build_kari<R: TryCryptoRng>(
         _ => keywrap::wrap(&kek[..wrap.kek_len()], cek, &mut ek)?,
     };
 
-    // Lengths, inside out.
-    let len = |tag: Tag, n: usize| -> Result<usize> { to_usize(tlv_len(tag, n as u64)?) };
-    let alg_seq = len(Tag::SEQUENCE, len(Tag::OID, alg_oid.len())?)?;
-    let bits = len(Tag::BIT_STRING, epk_len + 1)?;
-    let orig_key = len(Tag::context(1, true), alg_seq + bits)?;
-    let orig = len(Tag::context(0, true), orig_key)?;
-    let kea_content = len(Tag::OID, kdf_oid.len())? + wrap.alg_id_len();
-    let kea = len(Tag::SEQUENCE, kea_content)?;
     let issuer = recipient.issuer_der();
     let serial = recipient.serial();
-    let ias_content = issuer.len() + len(Tag::INTEGER, serial.len())?;
-    let rek_content = len(Tag::SEQUENCE, ias_content)? + len(Tag::OCTET_STRING, ek_len)?;
-    let reks_content = len(Tag::SEQUENCE, rek_content)?;
-    let reks = len(Tag::SEQUENCE, reks_content)?;
-    let content = 3 + orig + kea + reks;
+    let KariLens {
+        alg_seq,
+        bits,
+        orig_key,
+        kea_content,
+        ias_content,
+        rek_content,
+        reks_content,
+        content,
+    } = kari_lens(alg_oid, epk_len, kdf_oid, wrap, issuer, serial, ek_len)?;
+    let len = |tag: Tag, n: usize| -> Result<usize> { to_usize(tlv_len(tag, n as u64)?) };
 
     let mut w = SliceWriter::new(out);
     w.header(Tag::context(1, true), content)?;
@@ -616,6 +614,86 @@ pub fn build_kari<R: TryCryptoRng>(
     w.tlv(Tag::INTEGER, serial)?;
     w.tlv(Tag::OCTET_STRING, &ek[..ek_len])?;
     Ok(w.position())
+}
+
+/// The lengths of the parts of a KeyAgreeRecipientInfo, inside out.
+struct KariLens {
+    alg_seq: usize,
+    bits: usize,
+    orig_key: usize,
+    kea_content: usize,
+    ias_content: usize,
+    rek_content: usize,
+    reks_content: usize,
+    content: usize,
+}
+
+fn kari_lens(
+    alg_oid: &[u8],
+    epk_len: usize,
+    kdf_oid: &[u8],
+    wrap: KeyWrapAlg,
+    issuer: &[u8],
+    serial: &[u8],
+    ek_len: usize,
+) -> Result<KariLens> {
+    let len = |tag: Tag, n: usize| -> Result<usize> { to_usize(tlv_len(tag, n as u64)?) };
+    let alg_seq = len(Tag::SEQUENCE, len(Tag::OID, alg_oid.len())?)?;
+    let bits = len(Tag::BIT_STRING, epk_len + 1)?;
+    let orig_key = len(Tag::context(1, true), alg_seq + bits)?;
+    let orig = len(Tag::context(0, true), orig_key)?;
+    let kea_content = len(Tag::OID, kdf_oid.len())? + wrap.alg_id_len();
+    let kea = len(Tag::SEQUENCE, kea_content)?;
+    let ias_content = issuer.len() + len(Tag::INTEGER, serial.len())?;
+    let rek_content = len(Tag::SEQUENCE, ias_content)? + len(Tag::OCTET_STRING, ek_len)?;
+    let reks_content = len(Tag::SEQUENCE, rek_content)?;
+    let reks = len(Tag::SEQUENCE, reks_content)?;
+    let content = 3 + orig + kea + reks;
+    Ok(KariLens {
+        alg_seq,
+        bits,
+        orig_key,
+        kea_content,
+        ias_content,
+        rek_content,
+        reks_content,
+        content,
+    })
+}
+
+/// The length of the RecipientInfo [`build_kari`] writes for `recipient`
+/// with a CEK of `cek_len` bytes (it does not depend on the random values),
+/// and the recipient key's curve.
+///
+/// Errors as [`build_kari`], except [`ErrorKind::Rng`] and
+/// [`ErrorKind::BufferTooSmall`].
+pub fn kari_len(
+    recipient: &CertificateRef<'_>,
+    wrap: KeyWrapAlg,
+    kdf: KdfAlg,
+    cek_len: usize,
+) -> Result<(usize, AgreementCurve)> {
+    let kdf_oid = kdf.oid().ok_or(Error::new(ErrorKind::UnsupportedAlgorithm))?;
+    let curve = cert_curve(recipient)?;
+    let (epk_len, alg_oid) = match curve {
+        AgreementCurve::P256 => (65, oid::EC_PUBLIC_KEY),
+        AgreementCurve::P384 => (97, oid::EC_PUBLIC_KEY),
+        AgreementCurve::X25519 => (32, oids::X25519),
+    };
+    let ek_len = match wrap {
+        KeyWrapAlg::DesEde3 => cek_len + 16,
+        _ => cek_len + 8,
+    };
+    let l = kari_lens(
+        alg_oid,
+        epk_len,
+        kdf_oid,
+        wrap,
+        recipient.issuer_der(),
+        recipient.serial(),
+        ek_len,
+    )?;
+    Ok((to_usize(tlv_len(Tag::context(1, true), l.content as u64)?)?, curve))
 }
 
 /// X25519 (RFC 7748 §5) of the scalar `k` and the u-coordinate `u`; `None`

@@ -127,3 +127,45 @@ mod tests {
         assert_eq!(unwrap_cek(&ri[..n], b"my key", &[0x42; 16], &mut out).unwrap_err().kind(), ErrorKind::InvalidKey);
     }
 }
+
+/// A pre-shared key-encryption key for KEKRecipientInfo, as a decrypter for
+/// the EnvelopedData decoder: `id` is the `kekid.keyIdentifier`, `key` the
+/// KEK (16, 24 or 32 bytes). Its
+/// [`decrypt_key`](crate::backend::KeyTransDecrypter::decrypt_key) is
+/// [`BackendErrorKind::UnsupportedAlgorithm`](crate::backend::BackendErrorKind::UnsupportedAlgorithm).
+#[derive(Clone, Copy)]
+pub struct KekKey<'a> {
+    /// The key identifier.
+    pub id: &'a [u8],
+    /// The key-encryption key.
+    pub key: &'a [u8],
+}
+
+impl core::fmt::Debug for KekKey<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KekKey").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl crate::backend::ErrorType for KekKey<'_> {
+    type Error = crate::backend::BackendErrorKind;
+}
+
+impl crate::backend::KeyTransDecrypter for KekKey<'_> {
+    fn recipient_id(&self) -> Option<crate::backend::RecipientId<'_>> {
+        None
+    }
+
+    fn decrypt_key(
+        &mut self,
+        _algorithm: &crate::backend::KeyTransAlgorithm<'_>,
+        _encrypted_key: &[u8],
+        _out: &mut [u8],
+    ) -> core::result::Result<usize, crate::backend::BackendErrorKind> {
+        Err(crate::backend::BackendErrorKind::UnsupportedAlgorithm)
+    }
+
+    fn kek(&self) -> Option<(&[u8], &[u8])> {
+        Some((self.id, self.key))
+    }
+}

@@ -225,7 +225,8 @@ pub struct Policy {
     pub produce: CipherSet,
     /// Smallest recipient RSA modulus, in bits, that may be encrypted to.
     pub min_rsa_bits: u32,
-    /// Refuse recipient certificates whose keyUsage lacks keyEncipherment.
+    /// Refuse recipient certificates whose keyUsage lacks keyEncipherment
+    /// (keyAgreement for ECDH recipients).
     pub require_key_encipherment: bool,
 }
 

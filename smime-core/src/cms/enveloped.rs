@@ -91,8 +91,11 @@ use super::recipient::{
     ALG_ID_MAX, KeyTrans, RidOut, key_trans_alg_id, ktri_content_len, parse_key_trans_alg,
     parse_recipient_info,
 };
+use crate::agree::kari::{self, KdfAlg, KeyWrapAlg};
+use crate::agree::kdf::KdfHash;
 use crate::backend::{
-    BackendError, BackendErrorKind, HashAlgorithm, KeyTransAlgorithm, KeyTransDecrypter,
+    AgreementCurve, BackendError, BackendErrorKind, ErrorType, HashAlgorithm, KeyAgreement,
+    KeyTransAlgorithm, KeyTransDecrypter, RecipientId,
 };
 use crate::ber::encode::{EOC, header, tlv_len};
 use crate::ber::{Header, Length, SliceReader, Tag, Token, Tokenizer};
@@ -103,7 +106,7 @@ use crate::cipher::{
 };
 use crate::error::{AlgorithmName, Error, ErrorKind, Result, io_err};
 use crate::oid;
-use crate::x509::CertificateRef;
+use crate::x509::{CertificateRef, KeyUsage};
 
 /// Default ciphertext chunk of the encoder, in bytes.
 pub const DEFAULT_CHUNK: usize = 2048;
@@ -179,9 +182,15 @@ impl<'a> Recipient<'a> {
     /// on their own, so that a caller can say which recipient fails: an RSA
     /// key of at least `policy.min_rsa_bits` bits (and at most 4096), the
     /// keyEncipherment key usage unless the policy waives it, and a subject
-    /// key identifier when the recipient is to be named by one.
+    /// key identifier when the recipient is to be named by one; or a P-256,
+    /// P-384 or X25519 key (ECDH, KeyAgreeRecipientInfo) with the
+    /// keyAgreement key usage unless the policy waives it. Any other key is
+    /// [`KeyUsageError::WrongKeyType`](crate::error::KeyUsageError::WrongKeyType).
+    ///
+    /// An ECDH recipient is always named by issuer and serial number, and
+    /// its `key_transport` is not used.
     pub fn check(&self, policy: &Policy) -> Result<()> {
-        prepare(self, policy).map(|_| ())
+        prepare(self, policy, MAX_KEY_LEN).map(|_| ())
     }
 }
 
@@ -216,11 +225,18 @@ struct Prepared<'a> {
     alg_len: usize,
     key_len: usize,
     ktri_len: u64,
+    /// An ECDH recipient: the key wrap and KDF of its KeyAgreeRecipientInfo.
+    kari: Option<(KeyWrapAlg, KdfAlg)>,
 }
 
-fn prepare<'a>(r: &Recipient<'a>, policy: &Policy) -> Result<Prepared<'a>> {
+/// The largest KeyAgreeRecipientInfo the encoder writes.
+const KARI_MAX: usize = 2048;
+
+/// Checks a recipient and sizes its recipient info for a CEK of `cek_len`
+/// bytes.
+fn prepare<'a>(r: &Recipient<'a>, policy: &Policy, cek_len: usize) -> Result<Prepared<'a>> {
     let Some(rsa) = r.cert.rsa_public_key() else {
-        return Err(Error::new(ErrorKind::KeyUsage(crate::error::KeyUsageError::WrongKeyType)));
+        return prepare_kari(r, policy, cek_len);
     };
     if rsa.bits() < policy.min_rsa_bits {
         return Err(Error::new(ErrorKind::AlgorithmNotAllowed(AlgorithmName::RsaKeySize)));
@@ -243,7 +259,43 @@ fn prepare<'a>(r: &Recipient<'a>, policy: &Policy) -> Result<Prepared<'a>> {
     let alg_len = key_trans_alg_id(&r.key_transport.algorithm(), &mut alg)?;
     let key_len = rsa.size();
     let ktri_len = tlv_len(Tag::SEQUENCE, ktri_content_len(&rid, alg_len, key_len)?)?;
-    Ok(Prepared { rid, alg, alg_len, key_len, ktri_len })
+    Ok(Prepared { rid, alg, alg_len, key_len, ktri_len, kari: None })
+}
+
+/// [`prepare`] for an ECDH recipient: AES wrap of the CEK's size (AES-128
+/// wrap for 16-byte keys, AES-256 wrap otherwise), the X9.63 KDF with
+/// SHA-256 (P-256, X25519) or SHA-384 (P-384).
+fn prepare_kari<'a>(r: &Recipient<'a>, policy: &Policy, cek_len: usize) -> Result<Prepared<'a>> {
+    use crate::error::KeyUsageError;
+    let wrap = if cek_len == 16 { KeyWrapAlg::Aes128 } else { KeyWrapAlg::Aes256 };
+    let curve = match kari::kari_len(&r.cert, wrap, KdfAlg::X963(KdfHash::Sha256), cek_len) {
+        Ok((_, curve)) => curve,
+        Err(e) if e.kind() == ErrorKind::UnsupportedAlgorithm => {
+            return Err(Error::new(ErrorKind::KeyUsage(KeyUsageError::WrongKeyType)));
+        }
+        Err(e) => return Err(e),
+    };
+    if policy.require_key_encipherment
+        && r.cert.key_usage().is_some_and(|ku| !ku.contains(KeyUsage::KEY_AGREEMENT))
+    {
+        return Err(Error::new(ErrorKind::KeyUsage(KeyUsageError::KeyAgreementNotAllowed)));
+    }
+    let kdf = match curve {
+        AgreementCurve::P384 => KdfAlg::X963(KdfHash::Sha384),
+        _ => KdfAlg::X963(KdfHash::Sha256),
+    };
+    let (len, _) = kari::kari_len(&r.cert, wrap, kdf, cek_len)?;
+    if len > KARI_MAX {
+        return Err(Error::new(ErrorKind::BufferTooSmall { required: len }));
+    }
+    Ok(Prepared {
+        rid: RidOut::IssuerSerial { issuer: r.cert.issuer_der(), serial: r.cert.serial() },
+        alg: [0; ALG_ID_MAX],
+        alg_len: 0,
+        key_len: 0,
+        ktri_len: len as u64,
+        kari: Some((wrap, kdf)),
+    })
 }
 
 /// Streaming EnvelopedData encoder: content in, ContentInfo out.
@@ -284,9 +336,11 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
         let mut set_len: u64 = 0;
         let mut v2 = false;
         for r in recipients {
-            let p = prepare(r, &options.policy)?;
+            let p = prepare(r, &options.policy, cipher.key_len())?;
             set_len = set_len.checked_add(p.ktri_len).ok_or(Error::new(ErrorKind::LengthOverflow))?;
-            v2 |= matches!(p.rid, RidOut::SubjectKeyId(_));
+            // Version 2 with a subject key identifier or any
+            // KeyAgreeRecipientInfo (RFC 5652 §6.1).
+            v2 |= matches!(p.rid, RidOut::SubjectKeyId(_)) || p.kari.is_some();
         }
 
         let mut cek = Zeroizing::new([0u8; MAX_KEY_LEN]);
@@ -496,7 +550,16 @@ fn write_ktri<W: Write, R: TryCryptoRng + ?Sized>(
     cek: &[u8],
     rng: &mut R,
 ) -> Result<()> {
-    let p = prepare(r, policy)?;
+    let p = prepare(r, policy, cek.len())?;
+    if let Some((wrap, kdf)) = p.kari {
+        let mut buf = [0u8; KARI_MAX];
+        let mut rng = &mut *rng;
+        let n = kari::build_kari(&r.cert, wrap, kdf, cek, &mut rng, &mut buf)?;
+        if n as u64 != p.ktri_len {
+            return Err(Error::new(ErrorKind::InvalidState));
+        }
+        return put(sink, &buf[..n]);
+    }
     let rsa = r.cert.rsa_public_key().ok_or(Error::new(ErrorKind::InvalidCertificate))?;
     let mut ek = Zeroizing::new([0u8; MAX_RSA_LEN]);
     let ek = &mut ek[..p.key_len];
@@ -1021,14 +1084,57 @@ where
     /// content cipher, and with it the CEK length, is known, because a
     /// backend with implicit rejection (RFC 8017 bis) returns a synthetic key
     /// instead of an error for a recipient info that is not its own.
+    ///
+    /// KeyAgreeRecipientInfo (`[1]`) and KEKRecipientInfo (`[2]`) are opened
+    /// by the keys that answer `agreement_curve()` and `kek()`; AES key
+    /// wrap's integrity check tells a right key, so a success settles the
+    /// CEK and a failed unwrap is hidden as RFC 3218 says.
     fn on_recipient(&mut self) -> Result<()> {
-        let Some(kt) = parse_recipient_info(&self.scratch[..self.cap_len])? else {
+        let ri = &self.scratch[..self.cap_len];
+        let kind = ri.first().copied().unwrap_or(0);
+        if (kind == 0xA1 || kind == 0xA2) && self.key_index.is_none() {
+            for (i, key) in self.keys.iter_mut().enumerate() {
+                let mut cek = Zeroizing::new([0u8; crate::agree::keywrap::MAX_KEY_LEN]);
+                let r = if kind == 0xA1 {
+                    let Some(curve) = key.agreement_curve() else { continue };
+                    crate::agree::kari::unwrap_cek(ri, &mut Agree { key, curve }, &mut cek[..])
+                } else {
+                    let Some((id, kek)) = key.kek() else { continue };
+                    crate::agree::kekri::unwrap_cek(ri, id, kek, &mut cek[..])
+                };
+                match r {
+                    Ok(n) if n > 0 && n <= MAX_KEY_LEN => {
+                        self.cek[..n].copy_from_slice(&cek[..n]);
+                        self.cek_len = n;
+                        self.key_index = Some(i);
+                        return Ok(());
+                    }
+                    // RFC 3218: remember, say nothing yet, try any other key.
+                    Ok(_) => self.unwrap_failed = true,
+                    Err(e) => match e.kind() {
+                        ErrorKind::NoMatchingRecipient
+                        | ErrorKind::UnsupportedAlgorithm
+                        | ErrorKind::Backend(BackendErrorKind::UnsupportedAlgorithm) => {}
+                        ErrorKind::DecryptionFailed
+                        | ErrorKind::Backend(
+                            BackendErrorKind::DecryptionFailed | BackendErrorKind::BufferTooSmall,
+                        ) => self.unwrap_failed = true,
+                        _ => return Err(e),
+                    },
+                }
+            }
+            return Ok(());
+        }
+        let Some(kt) = parse_recipient_info(ri)? else {
             return Ok(()); // another recipient-info kind
         };
         if self.key_index.is_some() {
             return Ok(());
         }
         for (i, key) in self.keys.iter_mut().enumerate() {
+            if key.agreement_curve().is_some() || key.kek().is_some() {
+                continue; // not a key-transport key
+            }
             let by_id = match key.recipient_id() {
                 Some(id) => {
                     if !kt.rid.matches(&id) {
@@ -1420,6 +1526,38 @@ fn unwrap_with<D: KeyTransDecrypter>(
             BackendErrorKind::DecryptionFailed | BackendErrorKind::BufferTooSmall => Ok(None),
             k => Err(Error::new(ErrorKind::Backend(k))),
         },
+    }
+}
+
+/// A decrypter that is a key-agreement key, seen as a [`KeyAgreement`].
+struct Agree<'a, D> {
+    key: &'a mut D,
+    curve: AgreementCurve,
+}
+
+impl<D: KeyTransDecrypter> ErrorType for Agree<'_, D> {
+    type Error = BackendErrorKind;
+}
+
+impl<D: KeyTransDecrypter> KeyAgreement for Agree<'_, D> {
+    fn recipient_id(&self) -> Option<RecipientId<'_>> {
+        self.key.recipient_id()
+    }
+
+    fn curve(&self) -> AgreementCurve {
+        self.curve
+    }
+
+    fn shared_secret(
+        &mut self,
+        peer_public: &[u8],
+        out: &mut [u8],
+    ) -> core::result::Result<usize, BackendErrorKind> {
+        match self.key.shared_secret(peer_public, out) {
+            Some(Ok(n)) => Ok(n),
+            Some(Err(e)) => Err(e.kind()),
+            None => Err(BackendErrorKind::UnsupportedAlgorithm),
+        }
     }
 }
 
