@@ -44,10 +44,21 @@ pub struct KeyRing {
 impl KeyRing {
     /// Loads the key and certificate files and pairs them, and opens the
     /// token keys (`pkcs11:` URIs; their certificates come from the token).
-    pub fn load(key_files: &[KeyFile], certs: &[CertFile], token_keys: &[&Path]) -> Result<Self> {
+    pub fn load(
+        key_files: &[KeyFile],
+        certs: &[CertFile],
+        token_keys: &[&Path],
+        agreement_keys: &[KeyFile],
+    ) -> Result<Self> {
+        // EC and X25519 keys first: they take the certificates they match.
+        let (agree, taken) = load_agreement_keys(agreement_keys, certs)?;
         // Which key each certificate belongs to.
         let mut owner = Vec::with_capacity(certs.len());
-        for c in certs {
+        for (ci, c) in certs.iter().enumerate() {
+            if taken.contains(&ci) {
+                owner.push(usize::MAX);
+                continue;
+            }
             let mut found = None;
             for (i, k) in key_files.iter().enumerate() {
                 if k.key()?.with_certificate(&c.der).is_ok() {
@@ -92,6 +103,10 @@ impl KeyRing {
                 ));
             }
         }
+        for (key, label) in agree {
+            keys.push(key);
+            labels.push(label);
+        }
         for uri in token_keys {
             let key = crate::keys::open_token_key(uri)?;
             labels.push(format!(
@@ -110,6 +125,79 @@ impl KeyRing {
     }
 }
 
+/// A key and what it is, for messages.
+type LabelledKey = (AnyKey, String);
+
+/// Opens EC (P-256, P-384) and X25519 key files (PKCS#8) for ECDH
+/// recipients, each with the certificate among `certs` that it matches;
+/// returns the keys with their labels and the indexes of the certificates
+/// taken. The certificates are kept for the rest of the run (public data).
+fn load_agreement_keys(
+    files: &[KeyFile],
+    certs: &[CertFile],
+) -> Result<(Vec<LabelledKey>, Vec<usize>)> {
+    use smime_core::soft_ec::{SoftEcKey, SoftX25519Key};
+    let mut keys = Vec::new();
+    let mut taken = Vec::new();
+    for k in files {
+        let mut der = k.pkcs8_der()?;
+        let is_ec = SoftEcKey::from_pkcs8_der(&der).is_ok();
+        let mut found = None;
+        for (ci, c) in certs.iter().enumerate() {
+            let fits = if is_ec {
+                SoftEcKey::from_pkcs8_der(&der)
+                    .and_then(|x| x.with_certificate(&c.der))
+                    .is_ok()
+            } else {
+                SoftX25519Key::from_pkcs8_der(&der)
+                    .and_then(|x| x.with_certificate(&c.der))
+                    .is_ok()
+            };
+            if fits {
+                found = Some(ci);
+                break;
+            }
+        }
+        let cert: Option<&'static [u8]> = found
+            .and_then(|ci| certs.get(ci))
+            .map(|c| &*Box::leak(c.der.clone().into_boxed_slice()));
+        let key = if is_ec {
+            let key = SoftEcKey::from_pkcs8_der(&der);
+            let key = match cert {
+                Some(c) => key.and_then(|x| x.with_certificate(c)),
+                None => key,
+            };
+            key.map(AnyKey::Ec)
+        } else {
+            let key = SoftX25519Key::from_pkcs8_der(&der);
+            let key = match cert {
+                Some(c) => key.and_then(|x| x.with_certificate(c)),
+                None => key,
+            };
+            key.map(AnyKey::X25519)
+        };
+        der.iter_mut().for_each(|b| *b = 0);
+        let key = key.map_err(|e| {
+            Error::msg(format_args!(
+                "key {}: {e}: not an RSA, EC (P-256, P-384) or X25519 private key",
+                k.name()
+            ))
+        })?;
+        let label = match found.and_then(|ci| certs.get(ci)) {
+            Some(c) => format!("key {} (certificate {})", k.name(), c.name()),
+            None => format!(
+                "key {} (no certificate: tried on every ECDH recipient)",
+                k.name()
+            ),
+        };
+        if let Some(ci) = found {
+            taken.push(ci);
+        }
+        keys.push((key, label));
+    }
+    Ok((keys, taken))
+}
+
 /// Runs `smime decrypt`.
 pub fn run(args: &DecryptArgs) -> Result<()> {
     let token_keys: Vec<&Path> = args
@@ -118,18 +206,31 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
         .map(PathBuf::as_path)
         .filter(|p| crate::keys::is_token_key(p))
         .collect();
-    let key_files = args
-        .keys
-        .iter()
-        .filter(|p| !crate::keys::is_token_key(p))
-        .map(|p| KeyFile::read(p))
-        .collect::<Result<Vec<_>>>()?;
+    // RSA key files, and the others (EC, X25519: key agreement).
+    let mut key_files = Vec::new();
+    let mut agreement_files = Vec::new();
+    for p in args.keys.iter().filter(|p| !crate::keys::is_token_key(p)) {
+        match KeyFile::read(p) {
+            Ok(k) => key_files.push(k),
+            Err(rsa_error) => {
+                let k = KeyFile::read_any(p)?;
+                let mut der = k.pkcs8_der().map_err(|_| rsa_error.clone())?;
+                let agreement = smime_core::soft_ec::SoftEcKey::from_pkcs8_der(&der).is_ok()
+                    || smime_core::soft_ec::SoftX25519Key::from_pkcs8_der(&der).is_ok();
+                der.iter_mut().for_each(|b| *b = 0);
+                if !agreement {
+                    return Err(rsa_error);
+                }
+                agreement_files.push(k);
+            }
+        }
+    }
     let certs = args
         .certs
         .iter()
         .map(|p| CertFile::load(p))
         .collect::<Result<Vec<_>>>()?;
-    let mut ring = KeyRing::load(&key_files, &certs, &token_keys)?;
+    let mut ring = KeyRing::load(&key_files, &certs, &token_keys, &agreement_files)?;
 
     let mut input = Input::open(args.input.as_deref())?.with_progress("decrypting");
     let first = read_first(&mut input)?;
@@ -137,7 +238,12 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
     if form == MessageForm::Smime {
         let mut rings = vec![ring];
         for _ in 1..MAX_ENVELOPES {
-            rings.push(KeyRing::load(&key_files, &certs, &token_keys)?);
+            rings.push(KeyRing::load(
+                &key_files,
+                &certs,
+                &token_keys,
+                &agreement_files,
+            )?);
         }
         drop(key_files);
         return decrypt_mail(args, &first, &mut input, &mut rings);
@@ -199,8 +305,8 @@ fn decrypt_mail(
                         && (args.verbose || std::io::stderr().is_terminal()) =>
                 {
                     notes.push(
-                    "smime: the decrypted message is signed: check it with `smime verify`"
-                        .to_owned(),
+                        "smime: the decrypted message is signed: check it with `smime verify`"
+                            .to_owned(),
                     );
                 }
                 _ => {}

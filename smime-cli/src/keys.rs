@@ -92,6 +92,10 @@ pub enum AnyKey {
     Soft(SoftRsaKey),
     /// A key on a PKCS#11 token.
     Token(Pkcs11Key),
+    /// A software EC key (P-256, P-384) from a file: ECDH recipients.
+    Ec(smime_core::soft_ec::SoftEcKey<'static>),
+    /// A software X25519 key from a file: ECDH recipients (RFC 8418).
+    X25519(smime_core::soft_ec::SoftX25519Key<'static>),
 }
 
 /// The last error a token reported with its full message, for the report
@@ -117,11 +121,47 @@ impl ErrorType for AnyKey {
     type Error = KeyError;
 }
 
+fn kind_error(kind: BackendErrorKind) -> KeyError {
+    KeyError {
+        kind,
+        message: kind.to_string(),
+    }
+}
+
 impl KeyTransDecrypter for AnyKey {
     fn recipient_id(&self) -> Option<RecipientId<'_>> {
         match self {
             Self::Soft(k) => k.recipient_id(),
             Self::Token(k) => k.recipient_id(),
+            Self::Ec(k) => KeyTransDecrypter::recipient_id(k),
+            Self::X25519(k) => KeyTransDecrypter::recipient_id(k),
+        }
+    }
+
+    fn agreement_curve(&self) -> Option<smime_core::backend::AgreementCurve> {
+        match self {
+            Self::Soft(_) => None,
+            Self::Token(k) => KeyTransDecrypter::agreement_curve(k),
+            Self::Ec(k) => KeyTransDecrypter::agreement_curve(k),
+            Self::X25519(k) => KeyTransDecrypter::agreement_curve(k),
+        }
+    }
+
+    fn shared_secret(
+        &mut self,
+        peer_public: &[u8],
+        out: &mut [u8],
+    ) -> Option<std::result::Result<usize, KeyError>> {
+        match self {
+            Self::Soft(_) => None,
+            Self::Token(k) => KeyTransDecrypter::shared_secret(k, peer_public, out)
+                .map(|r| r.map_err(|e| keep(&e))),
+            Self::Ec(k) => {
+                KeyTransDecrypter::shared_secret(k, peer_public, out).map(|r| r.map_err(kind_error))
+            }
+            Self::X25519(k) => {
+                KeyTransDecrypter::shared_secret(k, peer_public, out).map(|r| r.map_err(kind_error))
+            }
         }
     }
 
@@ -141,6 +181,9 @@ impl KeyTransDecrypter for AnyKey {
             Self::Token(k) => k
                 .decrypt_key(algorithm, encrypted_key, out)
                 .map_err(|e| keep(&e)),
+            Self::Ec(_) | Self::X25519(_) => {
+                Err(kind_error(BackendErrorKind::UnsupportedAlgorithm))
+            }
         }
     }
 }
