@@ -6,13 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
+mod gpgsm_home;
 mod pki;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64ct::{Base64, Encoding};
 use common::*;
+use gpgsm_home::Gpgsm;
 use pki::pki;
 
 // ---------------------------------------------------------------------------
@@ -369,134 +371,6 @@ fn assert_outer_and_entity(out: &[u8], entity: &[u8], what: &str) {
 // gpgsm (copied from tests/gpgsm.rs: a GNUPGHOME with the test CA trusted and
 // Alice's key imported through PKCS#12 with loopback pinentry).
 
-/// The passphrase protecting Alice's key in the PKCS#12 file and in gpg-agent.
-const PASS: &str = "gpgsm-interop";
-
-struct Gpgsm {
-    home: tempfile::TempDir,
-    /// SHA-1 fingerprint of Alice's certificate (plain hex).
-    alice: String,
-}
-
-fn sha1_fingerprint(cert: &str) -> String {
-    let out = run_ok(
-        openssl().args(["x509", "-in", cert, "-noout", "-fingerprint", "-sha1"]),
-        b"",
-    );
-    let out = String::from_utf8(out).unwrap();
-    let (_, fpr) = out
-        .trim()
-        .split_once('=')
-        .expect("openssl fingerprint output");
-    fpr.replace(':', "").to_uppercase()
-}
-
-impl Gpgsm {
-    fn new() -> Self {
-        let ok = Command::new("gpgsm")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(ok, "GnuPG's `gpgsm` is needed for these tests");
-        let p = pki();
-        // In /tmp: the agent's socket path must stay short.
-        let home = tempfile::Builder::new().prefix("gpgsm-").tempdir().unwrap();
-        let h = home.path();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(h, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
-        std::fs::write(h.join("gpg-agent.conf"), "allow-loopback-pinentry\n").unwrap();
-        std::fs::write(h.join("gpgsm.conf"), "disable-crl-checks\n").unwrap();
-        let g = Self {
-            home,
-            alice: sha1_fingerprint(p.alice.cert()),
-        };
-        run_ok(g.cmd().args(["--import", p.ca.cert()]), b"");
-        std::fs::write(
-            g.path("trustlist.txt"),
-            format!("{} S\n", sha1_fingerprint(p.ca.cert())),
-        )
-        .unwrap();
-        // Old 3DES/SHA-1 key protection and an unencrypted certificate bag
-        // (gpgsm 2.2 reads these reliably); retried for the random salt.
-        let p12 = g.path("alice.p12");
-        let mut last = String::new();
-        for _ in 0..4 {
-            run_ok(
-                openssl()
-                    .args(["pkcs12", "-export", "-inkey", p.alice.key(), "-in"])
-                    .arg(p.alice.cert())
-                    .args(["-certpbe", "NONE", "-keypbe", "PBE-SHA1-3DES"])
-                    .args(["-macalg", "sha1", "-passout", &format!("pass:{PASS}")])
-                    .arg("-out")
-                    .arg(&p12),
-                b"",
-            );
-            let o = run(
-                g.cmd()
-                    .args(["--pinentry-mode", "loopback", "--passphrase-fd", "0"])
-                    .arg("--import")
-                    .arg(&p12),
-                format!("{PASS}\n").as_bytes(),
-            );
-            last = stderr(&o);
-            if o.status.success() && last.contains("secret keys read: 1") {
-                return g;
-            }
-        }
-        panic!("gpgsm --import of the PKCS#12 file failed:\n{last}");
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.home.path().join(name)
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("gpgsm");
-        c.env("GNUPGHOME", self.home.path()).arg("--batch");
-        c
-    }
-
-    /// `gpgsm <op>` of the file `input` with Alice's key (and passphrase);
-    /// `extra` before the operation. Returns what gpgsm wrote.
-    fn run_op(&self, extra: &[&str], op: &str, input: &Path) -> Vec<u8> {
-        let out = self.path("gpgsm-out");
-        let _ = std::fs::remove_file(&out);
-        run_ok(
-            self.cmd()
-                .args(["--pinentry-mode", "loopback", "--passphrase-fd", "0"])
-                .args(extra)
-                .args([op, "--output"])
-                .arg(&out)
-                .arg(input),
-            format!("{PASS}\n").as_bytes(),
-        );
-        std::fs::read(&out).unwrap()
-    }
-
-    /// `gpgsm --verify --status-fd 1` of `sig` (and the detached `content`).
-    fn verify(&self, sig: &Path, content: Option<&Path>) -> (Output, String) {
-        let mut c = self.cmd();
-        c.args(["--status-fd", "1", "--verify"]).arg(sig);
-        if let Some(content) = content {
-            c.arg(content);
-        }
-        let o = run(&mut c, b"");
-        let status = String::from_utf8_lossy(&o.stdout).into_owned();
-        (o, status)
-    }
-}
-
-impl Drop for Gpgsm {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .output();
-    }
-}
 
 fn assert_gpgsm_good(o: &Output, status: &str, what: &str) {
     assert!(
