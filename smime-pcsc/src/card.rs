@@ -694,19 +694,41 @@ impl<C: SignatureCard> CardKey<C> {
         let r = Self::read(&mut card, role);
         card.end();
         let (cert, cert_len, kind) = r?;
-        let algorithm = match kind {
-            KeyKind::Rsa(_) => SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256),
-            KeyKind::Ec(AgreementCurve::P384) => SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha384),
-            KeyKind::Ec(_) => SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha256),
-        };
+        let algorithm = kind.default_algorithm();
         Ok(Self { card, role, cert, cert_len, kind, algorithm, pin, selected: true })
+    }
+
+    /// A key whose certificate the caller already has (read before, or
+    /// kept from an earlier session): no command is sent until the first
+    /// operation, which selects the application first.
+    pub fn with_certificate(
+        card: C,
+        role: KeyRole,
+        cert_der: &[u8],
+        pin: PinEntry,
+    ) -> Result<Self, Error> {
+        let kind = KeyKind::of_certificate(cert_der)?;
+        let mut cert = [0u8; MAX_CERTIFICATE];
+        cert.get_mut(..cert_der.len())
+            .ok_or(Error::new(ErrorKind::BadCertificate, "reading the certificate"))?
+            .copy_from_slice(cert_der);
+        Ok(Self {
+            card,
+            role,
+            cert,
+            cert_len: cert_der.len(),
+            kind,
+            algorithm: kind.default_algorithm(),
+            pin,
+            selected: false,
+        })
     }
 
     fn read(card: &mut C, role: KeyRole) -> Result<([u8; MAX_CERTIFICATE], usize, KeyKind), Error> {
         card.select()?;
         let mut cert = [0u8; MAX_CERTIFICATE];
         let n = card.read_certificate(role, &mut cert)?;
-        let kind = key_kind(&cert[..n])?;
+        let kind = KeyKind::of_certificate(&cert[..n])?;
         Ok((cert, n, kind))
     }
 
@@ -734,11 +756,19 @@ impl<C: SignatureCard> CardKey<C> {
     /// Chooses the hash for signatures (default SHA-256 for RSA and P-256,
     /// SHA-384 for P-384). RSA keys sign PKCS#1 v1.5 only: the card pads.
     pub fn with_hash(mut self, hash: HashAlgorithm) -> Self {
-        self.algorithm = match self.kind {
-            KeyKind::Rsa(_) => SignatureAlgorithm::RsaPkcs1v15(hash),
-            KeyKind::Ec(_) => SignatureAlgorithm::Ecdsa(hash),
-        };
+        self.set_hash(hash);
         self
+    }
+
+    /// As [`with_hash`](Self::with_hash), in place.
+    pub fn set_hash(&mut self, hash: HashAlgorithm) {
+        self.algorithm = self.kind.algorithm_with(hash);
+    }
+
+    /// Replaces how the PIN is given (for example after asking the tries
+    /// left with [`pin_status`](Self::pin_status), which uses none).
+    pub fn set_pin(&mut self, pin: PinEntry) {
+        self.pin = pin;
     }
 
     /// The card (to reset it, or send other commands).
@@ -805,6 +835,43 @@ impl<C: SignatureCard> CardKey<C> {
     }
 }
 
+impl KeyKind {
+    /// What kind of key a certificate holds (RSA, or EC on P-256 or
+    /// P-384).
+    pub fn of_certificate(der: &[u8]) -> Result<Self, Error> {
+        key_kind(der)
+    }
+
+    /// The signature algorithm a card key of this kind makes by default:
+    /// PKCS#1 v1.5 with SHA-256 for RSA, ECDSA with SHA-256 on P-256 and
+    /// SHA-384 on P-384.
+    pub fn default_algorithm(self) -> SignatureAlgorithm {
+        match self {
+            KeyKind::Rsa(_) => SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256),
+            KeyKind::Ec(AgreementCurve::P384) => SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha384),
+            KeyKind::Ec(_) => SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha256),
+        }
+    }
+
+    /// The signature algorithm with `hash`.
+    pub fn algorithm_with(self, hash: HashAlgorithm) -> SignatureAlgorithm {
+        match self {
+            KeyKind::Rsa(_) => SignatureAlgorithm::RsaPkcs1v15(hash),
+            KeyKind::Ec(_) => SignatureAlgorithm::Ecdsa(hash),
+        }
+    }
+
+    /// The longest signature (as CMS carries it) a key of this kind makes.
+    pub fn max_signature_len(self) -> usize {
+        match self {
+            KeyKind::Rsa(bits) => (bits as usize).div_ceil(8),
+            // DER Ecdsa-Sig-Value: two INTEGERs of up to 49 bytes each.
+            KeyKind::Ec(AgreementCurve::P384) => 104,
+            KeyKind::Ec(_) => 72,
+        }
+    }
+}
+
 /// What kind of key a certificate holds.
 fn key_kind(der: &[u8]) -> Result<KeyKind, Error> {
     let bad = Error::new(ErrorKind::BadCertificate, "reading the certificate");
@@ -843,12 +910,7 @@ impl<C: SignatureCard> Signer for CardKey<C> {
     }
 
     fn max_signature_len(&self) -> usize {
-        match self.kind {
-            KeyKind::Rsa(bits) => (bits as usize).div_ceil(8),
-            // DER Ecdsa-Sig-Value: two INTEGERs of up to 49 bytes each.
-            KeyKind::Ec(AgreementCurve::P384) => 104,
-            KeyKind::Ec(_) => 72,
-        }
+        self.kind.max_signature_len()
     }
 
     fn sign(&mut self, tbs: &ToBeSigned<'_>, out: &mut [u8]) -> Result<usize, Error> {

@@ -305,6 +305,9 @@ impl PcscTransport<'_> {
     /// communication error first; ask the reader (briefly) whether the card
     /// is still there, so that removal is reported as such.
     fn explain(&self, e: pcsc::Error) -> TransportError {
+        if std::env::var_os("SMIME_PCSC_DEBUG").is_some() {
+            std::eprintln!("pcsc: {e:?}");
+        }
         let kind = map_error(e);
         if !matches!(kind, TransportError::Io | TransportError::Protocol | TransportError::Timeout)
         {

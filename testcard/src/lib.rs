@@ -37,8 +37,8 @@ use smime_core::backend::{KeyAgreement, KeyTransAlgorithm, KeyTransDecrypter, Si
 use smime_core::soft::SoftRsaKey;
 use smime_core::soft_ec::SoftEcKey;
 
-/// The card's answer to reset: T=1, no historical bytes.
-pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// The card's answer to reset: T=1 only, no historical bytes.
+pub const ATR: [u8; 4] = [0x3B, 0x80, 0x01, 0x81];
 
 /// The OpenPGP card AID (version 3.4, manufacturer FF FE test, serial).
 pub const OPENPGP_AID: [u8; 16] = [
@@ -563,6 +563,7 @@ fn find_86(d: &[u8]) -> Option<&[u8]> {
 /// A card plugged into vpcd, answering in a thread until unplugged.
 pub struct Plugged {
     stop: Arc<AtomicBool>,
+    control: Option<TcpStream>,
     limit: Arc<AtomicUsize>,
     count: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
@@ -578,36 +579,25 @@ impl Plugged {
     /// Connects `card` to vpcd on `port` and answers in a thread.
     pub fn plug(mut card: VirtualCard, port: u16) -> std::io::Result<Self> {
         let mut s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(Duration::from_millis(100)))?;
         s.set_nodelay(true)?;
+        // Blocking reads; unplugging shuts the socket down from outside.
+        let control = s.try_clone()?;
         let stop = Arc::new(AtomicBool::new(false));
         let observed = card.observed.clone();
-        let stop2 = stop.clone();
         let limit = Arc::new(AtomicUsize::new(usize::MAX));
         let count = Arc::new(AtomicUsize::new(0));
         let (limit2, count2) = (limit.clone(), count.clone());
         let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) {
+            loop {
                 let mut len = [0u8; 2];
-                match s.read_exact(&mut len) {
-                    Ok(()) => {}
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        continue;
-                    }
-                    Err(_) => return,
+                if s.read_exact(&mut len).is_err() {
+                    return;
                 }
                 let n = usize::from(u16::from_be_bytes(len));
                 let mut msg = vec![0u8; n];
-                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
                 if s.read_exact(&mut msg).is_err() {
                     return;
                 }
-                s.set_read_timeout(Some(Duration::from_millis(100))).ok();
                 let reply = match msg.as_slice() {
                     [0x00] | [0x01] | [0x02] => {
                         card.reset();
@@ -632,9 +622,9 @@ impl Plugged {
                     }
                 }
             }
-            let _ = s.shutdown(std::net::Shutdown::Both);
         });
-        Ok(Self { stop, limit, count, thread: Some(thread), observed })
+        let control = Some(control);
+        Ok(Self { stop, control, limit, count, thread: Some(thread), observed })
     }
 
     /// Pulls the card out when it receives its `n`-th command from now: it
@@ -656,6 +646,9 @@ impl Plugged {
 
     fn stop_now(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(c) = self.control.take() {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
