@@ -34,6 +34,19 @@
 //!   const generics and caller-provided scratch buffers; message size does not
 //!   change it.
 //! - **Secrets are zeroized** when dropped (content-encryption keys, cipher state).
+//!
+//! # Cargo features
+//!
+//! - `ec` (default): ECDSA and Ed25519 verification, ECDH (P-256, P-384,
+//!   X25519) recipients when encrypting.
+//! - `aead` (default): AES-GCM and ChaCha20-Poly1305 (AuthEnvelopedData).
+//! - `des` (default): triple DES content and key wrap.
+//! - `soft-rsa`, `soft-ec`: software private keys (`soft-ec` implies `ec`).
+//!
+//! Without `ec`, `aead` or `des` the API is the same and those algorithms
+//! give [`ErrorKind::UnsupportedAlgorithm`]: firmware that only sends AES-CBC
+//! to RSA recipients builds with `default-features = false` and carries none
+//! of their code.
 
 #[cfg(feature = "soft-rsa")]
 extern crate alloc;

@@ -554,3 +554,291 @@ fn gcm_nonce_other_than_12_bytes_is_refused() {
         assert!(two_pass(&bad).0.is_empty());
     }
 }
+
+// --- Authenticated attributes from the encoder --------------------------------
+
+/// One DER TLV with a short or long definite length.
+fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match value.len() {
+        n @ 0..=0x7F => out.push(n as u8),
+        n @ 0x80..=0xFF => out.extend_from_slice(&[0x81, n as u8]),
+        n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF ANY }`.
+fn attribute(oid: &[u8], value: &[u8]) -> Vec<u8> {
+    tlv(0x30, &[tlv(0x06, oid), tlv(0x31, value)].concat())
+}
+
+/// A DER `SET OF Attribute` (sorted): content type `ct` and a signing time.
+fn auth_attrs_der(ct: &[u8]) -> Vec<u8> {
+    const CONTENT_TYPE: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x03];
+    const SIGNING_TIME: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x05];
+    let mut attrs = [
+        attribute(CONTENT_TYPE, &tlv(0x06, ct)),
+        attribute(SIGNING_TIME, &tlv(0x17, b"261123180000Z")),
+    ];
+    attrs.sort();
+    tlv(0x31, &attrs.concat())
+}
+
+fn encrypt_with_attrs(
+    msg: &[u8],
+    cipher: ContentCipher,
+    definite: bool,
+    content_type: &[u8],
+    attrs: &[u8],
+) -> Result<Vec<u8>, smime_core::Error> {
+    let bob = bob_cert();
+    let cert = CertificateRef::from_der(&bob).unwrap();
+    let options = EncryptOptions {
+        cipher,
+        content_type,
+        content_len: definite.then_some(msg.len() as u64),
+        ..Default::default()
+    };
+    let mut enc = EnvelopedDataEncoder::<Vec<u8>>::new_with_auth_attrs(
+        Vec::new(),
+        &[Recipient::new(cert)],
+        &options,
+        attrs,
+        &mut getrandom::SysRng,
+    )?;
+    for part in msg.chunks(333) {
+        enc.write(part)?;
+    }
+    enc.finish()
+}
+
+#[test]
+fn encoder_auth_attrs_round_trip_and_tampering() {
+    let attrs = auth_attrs_der(oid::DATA);
+    let mut keys = [bob_key()];
+    for cipher in AEAD {
+        for definite in [false, true] {
+            for len in [0usize, 1, 700, 3000] {
+                let content = message(len);
+                let msg =
+                    encrypt_with_attrs(&content, cipher, definite, oid::DATA, &attrs).unwrap();
+                let what = format!("{cipher:?} definite={definite} len={len}");
+                // authAttrs [1] IMPLICIT, right before the mac.
+                let mut implicit = attrs.clone();
+                implicit[0] = 0xA1;
+                let mac_at = rfind(&msg, &[0x04, 0x10]);
+                assert_eq!(&msg[mac_at - implicit.len()..mac_at], &implicit[..], "{what}");
+                // Two-pass mode, with either cipher.
+                let (pt, r) = two_pass(&msg);
+                assert_eq!(pt, content, "{what}");
+                let r = r.unwrap();
+                assert!(r.authenticated);
+                assert_eq!(r.cipher, cipher);
+                // Streaming: GCM adds the attributes late; ChaCha20-Poly1305 cannot.
+                if cipher == ContentCipher::ChaCha20Poly1305 {
+                    let e =
+                        decrypt_with(&msg, &mut keys, Chunking::Whole, DecryptOptions::default())
+                            .unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::AuthAttrsNeedTwoPass, "{what}");
+                } else {
+                    let (pt, report) = if len == 700 {
+                        decrypt_all_chunkings(&msg, &mut keys).unwrap()
+                    } else {
+                        decrypt_with(&msg, &mut keys, Chunking::Bytes(7), DecryptOptions::default())
+                            .unwrap()
+                    };
+                    assert_eq!(pt, content, "{what}");
+                    assert!(report.authenticated);
+                }
+                // A changed attribute byte (in the signing time): refused,
+                // nothing written in two-pass mode.
+                let mut bad = msg.clone();
+                let at = mac_at - 3;
+                bad[at] ^= 0x01;
+                let (out, r) = two_pass(&bad);
+                assert_eq!(r.unwrap_err().kind(), ErrorKind::DecryptionFailed, "{what}");
+                assert!(out.is_empty());
+                if cipher != ContentCipher::ChaCha20Poly1305 {
+                    streaming_fails_at_finish(&bad);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn encoder_auth_attrs_match_the_spliced_construction() {
+    // The attributes as AAD with the SET OF tag: the same tag as the
+    // independent construction above (AeadEncryptor with the 0x31 DER).
+    let content = message(400);
+    let msg = encrypt_with_attrs(&content, ContentCipher::Aes128Gcm, false, oid::DATA, &AUTH_ATTRS)
+        .unwrap();
+    let mac_at = rfind(&msg, &[0x04, 0x10]);
+    assert_eq!(msg[mac_at - 28], 0xA1);
+    assert_eq!(&msg[mac_at - 27..mac_at], &AUTH_ATTRS[1..]);
+    let (pt, r) = two_pass(&msg);
+    assert_eq!(pt, content);
+    assert!(r.unwrap().authenticated);
+    // The same message with [1] replaced by a SET OF tag is refused: the
+    // decoder expects [1] there.
+    let mut wrong = msg.clone();
+    wrong[mac_at - 28] = 0x31;
+    assert!(two_pass(&wrong).1.is_err());
+}
+
+#[test]
+fn encoder_auth_attrs_rules() {
+    let content = message(50);
+    let attrs = auth_attrs_der(oid::SIGNED_DATA);
+    // RFC 5083 §2.1: authAttrs MUST be present if the content type is not id-data.
+    let bob = bob_cert();
+    let cert = CertificateRef::from_der(&bob).unwrap();
+    for cipher in AEAD {
+        let options =
+            EncryptOptions { cipher, content_type: oid::SIGNED_DATA, ..Default::default() };
+        let e = EnvelopedDataEncoder::<Vec<u8>>::new(
+            Vec::new(),
+            &[Recipient::new(cert)],
+            &options,
+            &mut getrandom::SysRng,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{cipher:?}");
+        // With attributes it is fine.
+        let msg = encrypt_with_attrs(&content, cipher, true, oid::SIGNED_DATA, &attrs).unwrap();
+        let (pt, r) = two_pass(&msg);
+        assert_eq!(pt, content);
+        assert_eq!(r.unwrap().content_type(), oid::SIGNED_DATA);
+    }
+    // CBC (EnvelopedData) has no authenticated attributes.
+    let e = encrypt_with_attrs(&content, ContentCipher::Aes256Cbc, false, oid::DATA, &attrs)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    // Not one DER SET OF Attribute.
+    let a = attribute(&[0x2A, 0x03], &tlv(0x05, &[]));
+    let b = attribute(&[0x2A, 0x04], &tlv(0x05, &[]));
+    let bad: [Vec<u8>; 8] = [
+        vec![],
+        vec![0x31, 0x00],                                 // empty SET
+        tlv(0x30, &a),                                    // not a SET
+        [tlv(0x31, &a), vec![0x00]].concat(),             // trailing byte
+        tlv(0x31, &[b.clone(), a.clone()].concat()),      // not in DER order
+        tlv(0x31, &tlv(0x30, &tlv(0x06, &[0x2A, 0x03]))), // no values
+        tlv(0x31, &tlv(0x30, &[tlv(0x06, &[0x2A]), tlv(0x31, &[])].concat())), // empty values
+        vec![0x31, 0x80, 0x00, 0x00],                     // indefinite
+    ];
+    for (i, attrs) in bad.iter().enumerate() {
+        let r = encrypt_with_attrs(&content, ContentCipher::Aes128Gcm, false, oid::DATA, attrs);
+        assert!(r.is_err(), "case {i} must be refused");
+    }
+    // In DER order, it is accepted.
+    let good = tlv(0x31, &[a, b].concat());
+    assert!(
+        encrypt_with_attrs(&content, ContentCipher::Aes128Gcm, false, oid::DATA, &good).is_ok()
+    );
+}
+
+/// Whether this OpenSSL reads authAttrs at all: 3.0 decodes them with the
+/// wrong tag (`[2]`) and fails on OpenSSL master's own sample.
+fn openssl_reads_auth_attrs() -> bool {
+    let sample =
+        interop("openssl-master-extra/test/recipes/80-test_cms_data/authenveloped_attrs.pem");
+    Command::new("openssl")
+        .args(["cms", "-cmsout", "-noout", "-inform", "PEM", "-in"])
+        .arg(sample)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn openssl_decrypts_ours_with_auth_attrs() {
+    if !openssl_available() {
+        eprintln!("openssl not found: skipped");
+        return;
+    }
+    if !openssl_reads_auth_attrs() {
+        eprintln!("this OpenSSL cannot parse authAttrs (its own sample fails): skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = interop("examples-cms/certs-and-keys/lamps-bob.decrypt.p8.pem");
+    let content = message(2222);
+    let attrs = auth_attrs_der(oid::DATA);
+    let run = |msg: &[u8]| {
+        let f = dir.path().join("m.der");
+        std::fs::write(&f, msg).unwrap();
+        Command::new("openssl")
+            .args(["cms", "-decrypt", "-binary", "-inform", "DER", "-in"])
+            .arg(&f)
+            .arg("-inkey")
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    // OpenSSL 3.0 has no ChaCha20-Poly1305 in CMS.
+    for cipher in [ContentCipher::Aes128Gcm, ContentCipher::Aes192Gcm, ContentCipher::Aes256Gcm] {
+        for definite in [false, true] {
+            let msg = encrypt_with_attrs(&content, cipher, definite, oid::DATA, &attrs).unwrap();
+            let o = run(&msg);
+            let what = format!("{cipher:?} definite={definite}");
+            assert!(o.status.success(), "{what}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(o.stdout, content, "{what}");
+            // OpenSSL authenticates the attributes too: a changed one fails.
+            let mut bad = msg.clone();
+            let at = rfind(&bad, &[0x04, 0x10]) - 3;
+            bad[at] ^= 0x01;
+            let o = run(&bad);
+            assert!(!o.status.success(), "{what}: OpenSSL must refuse a changed attribute");
+        }
+    }
+}
+
+/// OpenSSL master's AES-128-GCM samples with authAttrs, through the whole
+/// decoder with the KEK: both modes accept the good one and refuse the one
+/// with a changed attribute. (Together with the tests above, this ties our
+/// AAD construction to OpenSSL's, which OpenSSL 3.0 cannot check.)
+#[test]
+fn openssl_master_auth_attrs_samples_through_the_decoder() {
+    use smime_core::agree::kekri::KekKey;
+    let kek: [u8; 16] = core::array::from_fn(|i| i as u8);
+    let id = [0xC0, 0xFE, 0xE0];
+    for (file, good) in [("authenveloped_attrs.pem", true), ("bad_authenveloped_attrs.pem", false)]
+    {
+        let msg = der(&format!("openssl-master-extra/test/recipes/80-test_cms_data/{file}"));
+        let mut keys = [KekKey { id: &id, key: &kek }];
+        let mut scratch = [0u8; DEFAULT_SCRATCH_LEN];
+        let mut out = Vec::new();
+        let r = decrypt_authenticated(
+            &msg,
+            &mut keys,
+            getrandom::SysRng,
+            &mut scratch,
+            DecryptOptions::default(),
+            &mut out,
+        );
+        let mut dec = EnvelopedDataDecoder::<_, _, Vec<u8>>::new(
+            Vec::new(),
+            &mut keys,
+            getrandom::SysRng,
+            &mut scratch,
+            DecryptOptions::default(),
+        );
+        dec.write(&msg).unwrap();
+        let streamed = dec.finish();
+        if good {
+            let report = r.unwrap().1;
+            assert!(report.authenticated);
+            assert_eq!(report.cipher, ContentCipher::Aes128Gcm);
+            assert_eq!(out.len(), 30);
+            assert_eq!(streamed.unwrap().0, out);
+        } else {
+            assert_eq!(r.unwrap_err().kind(), ErrorKind::DecryptionFailed, "{file}");
+            assert!(out.is_empty());
+            assert_eq!(streamed.unwrap_err().kind(), ErrorKind::DecryptionFailed, "{file}");
+        }
+    }
+}

@@ -194,6 +194,10 @@ fn ski_two_signers_chain_time_and_preference() {
                 let c = chain[0];
                 assert!(ekp.windows(c.issuer_der().len()).any(|w| w == c.issuer_der()));
                 assert!(ekp.ends_with(c.serial()));
+                // The capabilities are kept beside the key preference.
+                let caps = s.smime_capabilities.expect("capabilities");
+                let set = smime_core::cms::capabilities::announced_ciphers(caps).unwrap();
+                assert!(set.contains(smime_core::cipher::ContentCipher::Aes256Gcm));
                 assert_eq!(s.signer_cert.unwrap().der(), &alice_der[..]);
             }
         });
@@ -487,5 +491,51 @@ fn crls_and_unsigned_attributes() {
         let opts = SignOptions { unsigned_attributes, ..Default::default() };
         let e = sign(MSG, Vec::new(), &mut signers, &mut scratch, &opts).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    }
+}
+
+/// Our signer announces the AuthEnvelopedData ciphers first, so that a
+/// correspondent using this library picks AES-256-GCM from our mail.
+#[test]
+fn announced_capabilities_lead_to_aes_gcm() {
+    use smime_core::ber::SliceReader;
+    use smime_core::cipher::ContentCipher;
+    use smime_core::cms::capabilities::{announced_ciphers, choose_cipher};
+    let der = sign_with(
+        &mut [alice(SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256))],
+        &SignOptions::default(),
+        MSG,
+    );
+    let oid = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x0F];
+    let at = der.windows(oid.len()).position(|w| w == oid).expect("smimeCapabilities") + oid.len();
+    let values = SliceReader::new(&der[at..]).read().unwrap();
+    let caps = values.reader().read().unwrap().raw;
+    let set = announced_ciphers(caps).unwrap();
+    for c in [
+        ContentCipher::Aes256Gcm,
+        ContentCipher::Aes128Gcm,
+        ContentCipher::ChaCha20Poly1305,
+        ContentCipher::Aes256Cbc,
+        ContentCipher::Aes128Cbc,
+    ] {
+        assert!(set.contains(c), "{c:?}");
+    }
+    assert!(!set.contains(ContentCipher::Aes192Gcm));
+    assert_eq!(choose_cipher(&[caps, caps], ContentCipher::Aes256Cbc), ContentCipher::Aes256Gcm);
+    // Our verifier hands the same capabilities out.
+    verify_ours(&der, None, |r| assert_eq!(r.signers()[0].smime_capabilities, Some(caps)));
+    // And OpenSSL reads the attribute.
+    if Command::new("openssl").arg("version").output().is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.der");
+        std::fs::write(&f, &der).unwrap();
+        let o = Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("aes-256-gcm") || text.contains("id-aes256-GCM"), "{text}");
     }
 }

@@ -496,3 +496,57 @@ Content-Transfer-Encoding: 8bit\r\n\r\n"
     assert_eq!(allocs, 0, "reading allocated {allocs} times");
     assert!(valid);
 }
+
+#[test]
+fn auth_attrs_allocate_nothing() {
+    // SET OF { Attribute { contentType, SET { id-data } } }
+    const ATTRS: [u8; 28] = [
+        0x31, 0x1A, 0x30, 0x18, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x03,
+        0x31, 0x0B, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01,
+    ];
+    let bob = common::bob_cert();
+    let cert = CertificateRef::from_der(&bob).unwrap();
+    let msg: Vec<u8> = (0..50_000u32).map(|i| i as u8).collect();
+    let mut ct_buf = vec![0u8; 100_000];
+    let mut pt_buf = vec![0u8; 100_000];
+    let mut keys = [Uncounted(common::bob_key())];
+    for cipher in [ContentCipher::Aes128Gcm, ContentCipher::ChaCha20Poly1305] {
+        let recipients = [Recipient::new(cert)];
+        let options = EncryptOptions { cipher, ..Default::default() };
+        let (ct_len, allocs) = count(|| {
+            let mut rng = getrandom::SysRng;
+            let sink: &mut [u8] = &mut ct_buf[..];
+            let mut enc = EnvelopedDataEncoder::<&mut [u8]>::new_with_auth_attrs(
+                sink,
+                &recipients,
+                &options,
+                &ATTRS,
+                &mut rng,
+            )
+            .unwrap();
+            for part in msg.chunks(1000) {
+                enc.write(part).unwrap();
+            }
+            100_000 - enc.finish().unwrap().len()
+        });
+        assert_eq!(allocs, 0, "{cipher:?}: encryption allocated {allocs} times");
+        let ct = &ct_buf[..ct_len];
+        let ((pt_len, report), allocs) = count(|| {
+            let mut scratch = [0u8; DEFAULT_SCRATCH_LEN];
+            let sink: &mut [u8] = &mut pt_buf[..];
+            let (rest, report) = smime_core::cms::enveloped::decrypt_authenticated(
+                ct,
+                &mut keys[..],
+                getrandom::SysRng,
+                &mut scratch,
+                DecryptOptions::default(),
+                sink,
+            )
+            .unwrap();
+            (100_000 - rest.len(), report)
+        });
+        assert_eq!(allocs, 0, "{cipher:?}: two-pass decryption allocated {allocs} times");
+        assert!(report.authenticated);
+        assert_eq!(&pt_buf[..pt_len], &msg[..]);
+    }
+}

@@ -874,3 +874,232 @@ fn pkeyutl_encrypt(data: &[u8], extra: &[&str]) -> Vec<u8> {
     assert!(out.status.success());
     out.stdout
 }
+
+/// `openssl cms -encrypt` to `cert` (PEM) with `cipher` and extra options.
+fn openssl_encrypt_to(cert: &std::path::Path, cipher: &str, extra: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("msg");
+    let out = dir.path().join("msg.p7m");
+    std::fs::write(&input, MSG).unwrap();
+    let o = Command::new("openssl")
+        .args([
+            "cms", "-encrypt", "-binary", cipher, "-outform", "DER", "-in",
+        ])
+        .arg(&input)
+        .arg("-out")
+        .arg(&out)
+        .arg("-recip")
+        .arg(cert)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {cipher} {extra:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read(&out).unwrap()
+}
+
+/// Two-pass AuthEnvelopedData decryption with token keys.
+fn decrypt_two_pass(
+    msg: &[u8],
+    keys: &mut [Pkcs11Key],
+) -> Result<(Vec<u8>, smime_core::cms::DecryptReport), smime_core::Error> {
+    let mut scratch = vec![0u8; 16 * 1024];
+    smime_core::cms::enveloped::decrypt_authenticated(
+        msg,
+        keys,
+        getrandom::SysRng,
+        &mut scratch,
+        DecryptOptions::default(),
+        Vec::new(),
+    )
+}
+
+/// ECDH ephemeral-static (KeyAgreeRecipientInfo, RFC 5753) through the
+/// token: OpenSSL encrypts to the P-256 and P-384 certificates, with
+/// EnvelopedData (AES-CBC) and AuthEnvelopedData (AES-GCM), with OpenSSL's
+/// default SHA-1 KDF and with SHA-256/384; the decoder unwraps the CEK with
+/// `CKM_ECDH1_DERIVE` on the token and the KDF on the host.
+#[test]
+fn decrypt_openssl_ecdh_messages() {
+    let f = fixture();
+    for (name, kdfs) in [
+        ("ec256", &["", "sha256"][..]),
+        ("ec384", &["", "sha384"][..]),
+    ] {
+        for (cipher, aead) in [
+            ("-aes-256-cbc", false),
+            ("-aes-128-cbc", false),
+            ("-aes-256-gcm", true),
+            ("-aes-128-gcm", true),
+        ] {
+            for kdf in kdfs {
+                let what = format!("{name} {cipher} kdf={kdf:?}");
+                let md = format!("ecdh_kdf_md:{kdf}");
+                let extra: &[&str] = if kdf.is_empty() {
+                    &[]
+                } else {
+                    &["-keyopt", &md]
+                };
+                let msg = openssl_encrypt_to(&f.path(name, "cert.pem"), cipher, extra);
+                // A KeyAgreeRecipientInfo ([1]) is in there.
+                let out =
+                    decrypt_cms(&msg, &mut [key(name)]).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(out, MSG, "{what}");
+                // The key without certificate (P-256 only) tries the agreement too.
+                if name == "ec256" {
+                    let out = decrypt_cms(&msg, &mut [key("rsa2048"), key("ec256-nocert")]);
+                    assert_eq!(out.unwrap(), MSG, "{what} (no certificate)");
+                }
+                if aead {
+                    let (out, report) = decrypt_two_pass(&msg, &mut [key(name)]).unwrap();
+                    assert_eq!(out, MSG, "{what}");
+                    assert!(report.authenticated);
+                    // A changed tag: nothing released in two-pass mode.
+                    let mut bad = msg.clone();
+                    let last = bad.len() - 1;
+                    bad[last] ^= 1;
+                    let e = decrypt_two_pass(&bad, &mut [key(name)]).unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::DecryptionFailed, "{what}");
+                    let e = decrypt_cms(&bad, &mut [key(name)]).unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::DecryptionFailed, "{what}");
+                }
+            }
+        }
+    }
+}
+
+/// ECDH with the wrong token key: a message to a throwaway P-256 certificate
+/// does not open with the token's P-256 key (with or without certificate),
+/// and a P-256 message does not open with the P-384 key.
+#[test]
+fn ecdh_wrong_key_fails() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-subj",
+            "/CN=stranger",
+            "-days",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stranger = dir.path().join("c.pem");
+    for cipher in ["-aes-256-cbc", "-aes-256-gcm"] {
+        let msg = openssl_encrypt_to(&stranger, cipher, &[]);
+        // Named by issuer and serial: the certificate key finds no recipient.
+        let e = decrypt_cms(&msg, &mut [key("ec256")]).unwrap_err();
+        println!("{cipher} ec256: {e}");
+        assert_eq!(e.kind(), ErrorKind::NoMatchingRecipient, "{cipher}: {e}");
+        // Without certificate the key is tried: the key unwrap fails.
+        let e = decrypt_cms(&msg, &mut [key("ec256-nocert")]).unwrap_err();
+        println!("{cipher} ec256-nocert: {e}");
+        assert_eq!(e.kind(), ErrorKind::DecryptionFailed, "{cipher}: {e}");
+        // Control: the stranger's own key (software) is not on the token,
+        // but OpenSSL opens the message with it.
+        let m = dir.path().join("m.der");
+        std::fs::write(&m, &msg).unwrap();
+        let o = Command::new("openssl")
+            .args(["cms", "-decrypt", "-binary", "-inform", "DER", "-in"])
+            .arg(&m)
+            .arg("-inkey")
+            .arg(dir.path().join("k.pem"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, MSG);
+    }
+    // A P-256 message and the P-384 key.
+    let msg = openssl_encrypt_to(&f.path("ec256", "cert.pem"), "-aes-256-gcm", &[]);
+    let e = decrypt_cms(&msg, &mut [key("ec384")]).unwrap_err();
+    println!("ec384 on P-256: {e}");
+    assert_eq!(e.kind(), ErrorKind::NoMatchingRecipient, "{e}");
+    assert!(decrypt_two_pass(&msg, &mut [key("ec384")]).is_err());
+}
+
+/// Our encoder makes the KeyAgreeRecipientInfo (ephemeral key, X9.63 KDF,
+/// AES key wrap) to the token's EC certificates; the token opens it, in
+/// EnvelopedData and AuthEnvelopedData (with authenticated attributes).
+#[test]
+fn our_ecdh_messages_through_the_token() {
+    use smime_core::cipher::ContentCipher;
+    use smime_core::cms::enveloped::{EncryptOptions, EnvelopedDataEncoder, Recipient};
+    use smime_core::x509::CertificateRef;
+    // SET OF { Attribute { contentType, SET { id-data } } }
+    const ATTRS: [u8; 28] = [
+        0x31, 0x1A, 0x30, 0x18, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x03,
+        0x31, 0x0B, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01,
+    ];
+    let f = fixture();
+    for name in ["ec256", "ec384"] {
+        let der = f.read(name, "cert.der");
+        let cert = CertificateRef::from_der(&der).unwrap();
+        for cipher in [
+            ContentCipher::Aes128Cbc,
+            ContentCipher::Aes256Gcm,
+            ContentCipher::ChaCha20Poly1305,
+        ] {
+            for attrs in [None, Some(&ATTRS[..])] {
+                if attrs.is_some() && !cipher.is_aead() {
+                    continue;
+                }
+                let options = EncryptOptions {
+                    cipher,
+                    ..Default::default()
+                };
+                let recipients = [Recipient::new(cert)];
+                let mut rng = getrandom::SysRng;
+                let mut enc = match attrs {
+                    None => EnvelopedDataEncoder::<Vec<u8>>::new(
+                        Vec::new(),
+                        &recipients,
+                        &options,
+                        &mut rng,
+                    ),
+                    Some(a) => EnvelopedDataEncoder::<Vec<u8>>::new_with_auth_attrs(
+                        Vec::new(),
+                        &recipients,
+                        &options,
+                        a,
+                        &mut rng,
+                    ),
+                }
+                .unwrap();
+                enc.write(MSG).unwrap();
+                let msg = enc.finish().unwrap();
+                let what = format!("{name} {cipher:?} attrs={}", attrs.is_some());
+                if cipher.is_aead() {
+                    let (out, report) = decrypt_two_pass(&msg, &mut [key(name)]).unwrap();
+                    assert_eq!(out, MSG, "{what}");
+                    assert!(report.authenticated, "{what}");
+                }
+                let streamed = decrypt_cms(&msg, &mut [key(name)]);
+                if attrs.is_some() && cipher == ContentCipher::ChaCha20Poly1305 {
+                    let e = streamed.unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::AuthAttrsNeedTwoPass, "{what}");
+                } else {
+                    assert_eq!(streamed.unwrap(), MSG, "{what}");
+                }
+                // The other curve's key does not open it.
+                let other = if name == "ec256" { "ec384" } else { "ec256" };
+                assert!(decrypt_cms(&msg, &mut [key(other)]).is_err(), "{what}");
+            }
+        }
+    }
+}

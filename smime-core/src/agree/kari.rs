@@ -30,8 +30,11 @@
 //! `dhSinglePass-stdDH-hkdf-sha*` schemes.
 
 use rand_core::TryCryptoRng;
+#[cfg(feature = "ec")]
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, Zeroizing};
+#[cfg(feature = "ec")]
+use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use super::kdf::{self, KdfHash};
 use super::{keywrap, oids};
@@ -489,6 +492,7 @@ fn fill<R: TryCryptoRng>(rng: &mut R, buf: &mut [u8]) -> Result<()> {
 
 /// Ephemeral ECDH on a NIST curve: writes the ephemeral public point
 /// (uncompressed) into `epk` and `Z` into `z`; returns their lengths.
+#[cfg(feature = "ec")]
 macro_rules! nist_ephemeral {
     ($curve:ident, $rng:expr, $peer:expr, $epk:expr, $z:expr) => {{
         use $curve::elliptic_curve::point::AffineCoordinates;
@@ -540,14 +544,23 @@ pub fn build_kari<R: TryCryptoRng>(
     let mut epk = [0u8; 97];
     let mut z = Zeroizing::new([0u8; 66]);
     let (epk_len, z_len, alg_oid) = match curve {
+        // Without the `ec` feature: no curve arithmetic.
+        #[cfg(not(feature = "ec"))]
+        _ => {
+            let _ = (peer, &mut epk, &mut z);
+            Err::<(usize, usize, &[u8]), _>(Error::new(ErrorKind::UnsupportedAlgorithm))?
+        }
+        #[cfg(feature = "ec")]
         AgreementCurve::P256 => {
             let (a, b) = nist_ephemeral!(p256, rng, peer, epk, z);
             (a, b, oid::EC_PUBLIC_KEY)
         }
+        #[cfg(feature = "ec")]
         AgreementCurve::P384 => {
             let (a, b) = nist_ephemeral!(p384, rng, peer, epk, z);
             (a, b, oid::EC_PUBLIC_KEY)
         }
+        #[cfg(feature = "ec")]
         AgreementCurve::X25519 => {
             let u = <&[u8; 32]>::try_from(peer).map_err(|_| Error::new(ErrorKind::InvalidCertificate))?;
             let mut k = Zeroizing::new([0u8; 32]);
@@ -698,6 +711,7 @@ pub fn kari_len(
 
 /// X25519 (RFC 7748 §5) of the scalar `k` and the u-coordinate `u`; `None`
 /// for an all-zero result (a small-order `u`, RFC 7748 §6.1).
+#[cfg(feature = "ec")]
 pub fn x25519(k: &[u8; 32], u: &[u8; 32]) -> Option<[u8; 32]> {
     // curve25519-dalek is reached through ed25519-dalek (not a direct
     // dependency): a Montgomery point is obtained from a verifying key and
@@ -712,6 +726,12 @@ pub fn x25519(k: &[u8; 32], u: &[u8; 32]) -> Option<[u8; 32]> {
     Some(r)
 }
 
+/// [`x25519`] without the `ec` feature: always `None`.
+#[cfg(not(feature = "ec"))]
+pub fn x25519(_k: &[u8; 32], _u: &[u8; 32]) -> Option<[u8; 32]> {
+    None
+}
+
 /// The X25519 public key of the scalar `k` (`X25519(k, 9)`).
 pub fn x25519_base(k: &[u8; 32]) -> [u8; 32] {
     let mut nine = [0u8; 32];
@@ -720,6 +740,7 @@ pub fn x25519_base(k: &[u8; 32]) -> [u8; 32] {
 }
 
 /// The compressed Edwards25519 base point.
+#[cfg(feature = "ec")]
 const ED25519_BASEPOINT: [u8; 32] = [
     0x58, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
     0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,

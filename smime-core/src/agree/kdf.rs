@@ -74,6 +74,7 @@ impl KdfHash {
 }
 
 /// SHA-1 of `data` (the triple-DES key wrap's checksum).
+#[cfg(feature = "des")]
 pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
     let mut out = [0u8; 20];
     KdfHash::Sha1.hash(&[data], &mut out);

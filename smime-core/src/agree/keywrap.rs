@@ -138,11 +138,13 @@ pub fn unwrap(kek: &[u8], wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
 
 /// The IV of the second encryption pass of the CMS triple-DES key wrap
 /// (RFC 3217 §3.1).
+#[cfg(feature = "des")]
 const TDES_IV2: [u8; 8] = [0x4A, 0xDD, 0xA2, 0x2C, 0x79, 0xE8, 0x21, 0x05];
 
 /// Length of a triple-DES key wrapped with [`wrap_3des`].
 pub const TDES_WRAPPED_LEN: usize = 40;
 
+#[cfg(feature = "des")]
 fn tdes(kek: &[u8]) -> Result<des::TdesEde3> {
     if kek.len() != 24 {
         return Err(Error::new(ErrorKind::InvalidKey));
@@ -150,6 +152,7 @@ fn tdes(kek: &[u8]) -> Result<des::TdesEde3> {
     des::TdesEde3::new_from_slice(kek).map_err(|_| Error::new(ErrorKind::InvalidKey))
 }
 
+#[cfg(feature = "des")]
 fn cbc_encrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
     let mut prev = *iv;
     let mut b = Block::<des::TdesEde3>::default();
@@ -164,6 +167,7 @@ fn cbc_encrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
     b.zeroize();
 }
 
+#[cfg(feature = "des")]
 fn cbc_decrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
     let mut prev = *iv;
     let mut b = Block::<des::TdesEde3>::default();
@@ -183,6 +187,7 @@ fn cbc_decrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
 /// The CMS triple-DES key wrap (RFC 3217 §3.1) of the 24-byte key `key`
 /// under the 24-byte `kek` with the random `iv`, into `out` (40 bytes).
 /// Key parity bits are taken as they are.
+#[cfg(feature = "des")]
 pub fn wrap_3des(kek: &[u8], key: &[u8], iv: &[u8; 8], out: &mut [u8]) -> Result<usize> {
     let c = tdes(kek)?;
     if key.len() != 24 {
@@ -205,6 +210,7 @@ pub fn wrap_3des(kek: &[u8], key: &[u8], iv: &[u8; 8], out: &mut [u8]) -> Result
 /// Unwraps a CMS triple-DES key wrap (RFC 3217 §3.2) under the 24-byte
 /// `kek` into `out`; returns 24. A bad length or integrity check gives
 /// [`ErrorKind::DecryptionFailed`] (and `out` is zeroized).
+#[cfg(feature = "des")]
 pub fn unwrap_3des(kek: &[u8], wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
     let c = tdes(kek)?;
     if wrapped.len() != TDES_WRAPPED_LEN {
@@ -229,6 +235,18 @@ pub fn unwrap_3des(kek: &[u8], wrapped: &[u8], out: &mut [u8]) -> Result<usize> 
         out.zeroize();
         Err(Error::new(ErrorKind::DecryptionFailed))
     }
+}
+
+/// [`wrap_3des`] without the `des` feature: [`ErrorKind::UnsupportedAlgorithm`].
+#[cfg(not(feature = "des"))]
+pub fn wrap_3des(_kek: &[u8], _key: &[u8], _iv: &[u8; 8], _out: &mut [u8]) -> Result<usize> {
+    Err(Error::new(ErrorKind::UnsupportedAlgorithm))
+}
+
+/// [`unwrap_3des`] without the `des` feature: [`ErrorKind::UnsupportedAlgorithm`].
+#[cfg(not(feature = "des"))]
+pub fn unwrap_3des(_kek: &[u8], _wrapped: &[u8], _out: &mut [u8]) -> Result<usize> {
+    Err(Error::new(ErrorKind::UnsupportedAlgorithm))
 }
 
 #[cfg(test)]
@@ -286,6 +304,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "des")]
     fn tdes_round_trip() {
         let kek: [u8; 24] = core::array::from_fn(|i| u8::try_from(i * 7 + 1).unwrap());
         let key = [0x5Bu8; 24];

@@ -41,6 +41,7 @@ use aes::cipher::{
     typenum::Unsigned,
 };
 use aes::{Aes128Dec, Aes128Enc, Aes192Dec, Aes192Enc, Aes256Dec, Aes256Enc};
+#[cfg(feature = "des")]
 use des::TdesEde3;
 use subtle::{ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -86,6 +87,7 @@ enum EncInner {
     Aes128(EncState<Aes128Enc>),
     Aes192(EncState<Aes192Enc>),
     Aes256(EncState<Aes256Enc>),
+    #[cfg(feature = "des")]
     DesEde3(EncState<TdesEde3>),
 }
 
@@ -93,6 +95,7 @@ enum DecInner {
     Aes128(DecState<Aes128Dec>),
     Aes192(DecState<Aes192Dec>),
     Aes256(DecState<Aes256Dec>),
+    #[cfg(feature = "des")]
     DesEde3(DecState<TdesEde3>),
 }
 
@@ -103,6 +106,7 @@ macro_rules! dispatch {
             $enum::Aes128($s) => $body,
             $enum::Aes192($s) => $body,
             $enum::Aes256($s) => $body,
+            #[cfg(feature = "des")]
             $enum::DesEde3($s) => $body,
         }
     };
@@ -136,6 +140,7 @@ impl CbcEncryptor {
             ContentCipher::Aes128Cbc => EncInner::Aes128(EncState::new(key, iv)?),
             ContentCipher::Aes192Cbc => EncInner::Aes192(EncState::new(key, iv)?),
             ContentCipher::Aes256Cbc => EncInner::Aes256(EncState::new(key, iv)?),
+            #[cfg(feature = "des")]
             ContentCipher::DesEde3Cbc => EncInner::DesEde3(EncState::new(key, iv)?),
             // The AEAD ciphers: see `aead`.
             _ => return Err(Error::new(ErrorKind::UnsupportedAlgorithm)),
@@ -149,6 +154,7 @@ impl CbcEncryptor {
             EncInner::Aes128(_) => ContentCipher::Aes128Cbc,
             EncInner::Aes192(_) => ContentCipher::Aes192Cbc,
             EncInner::Aes256(_) => ContentCipher::Aes256Cbc,
+            #[cfg(feature = "des")]
             EncInner::DesEde3(_) => ContentCipher::DesEde3Cbc,
         }
     }
@@ -192,6 +198,7 @@ impl CbcDecryptor {
             ContentCipher::Aes128Cbc => DecInner::Aes128(DecState::new(key, iv)?),
             ContentCipher::Aes192Cbc => DecInner::Aes192(DecState::new(key, iv)?),
             ContentCipher::Aes256Cbc => DecInner::Aes256(DecState::new(key, iv)?),
+            #[cfg(feature = "des")]
             ContentCipher::DesEde3Cbc => DecInner::DesEde3(DecState::new(key, iv)?),
             // The AEAD ciphers: see `aead`.
             _ => return Err(Error::new(ErrorKind::UnsupportedAlgorithm)),
@@ -205,6 +212,7 @@ impl CbcDecryptor {
             DecInner::Aes128(_) => ContentCipher::Aes128Cbc,
             DecInner::Aes192(_) => ContentCipher::Aes192Cbc,
             DecInner::Aes256(_) => ContentCipher::Aes256Cbc,
+            #[cfg(feature = "des")]
             DecInner::DesEde3(_) => ContentCipher::DesEde3Cbc,
         }
     }

@@ -11,6 +11,10 @@
 //! Weak ciphers (RC2 at any key size, single DES) are recognised by OID only
 //! so they can be refused with a clear error; they are not implemented.
 
+#[cfg(feature = "aead")]
+pub mod aead;
+#[cfg(not(feature = "aead"))]
+#[path = "aead_off.rs"]
 pub mod aead;
 pub mod cbc;
 

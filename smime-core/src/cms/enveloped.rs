@@ -42,6 +42,9 @@
 //! [`EncryptOptions::content_len`] known, the output is DER with definite
 //! lengths; otherwise it is BER with indefinite lengths and the ciphertext in
 //! OCTET STRING chunks of at most `CHUNK` bytes, as `openssl cms -stream` does.
+//! [`EnvelopedDataEncoder::new_with_auth_attrs`] adds the caller's
+//! authenticated attributes to an AuthEnvelopedData (RFC 5083 §2.1), which
+//! RFC 5083 requires when the inner content type is not id-data.
 //!
 //! # Decoding
 //!
@@ -300,27 +303,108 @@ fn prepare_kari<'a>(r: &Recipient<'a>, policy: &Policy, cek_len: usize) -> Resul
 
 /// Streaming EnvelopedData encoder: content in, ContentInfo out.
 ///
-/// `CHUNK` is the ciphertext buffer (at least 64 bytes).
-pub struct EnvelopedDataEncoder<W: Write, const CHUNK: usize = DEFAULT_CHUNK> {
+/// `CHUNK` is the ciphertext buffer (at least 64 bytes). `'a` is the
+/// lifetime of the authenticated attributes given to
+/// [`new_with_auth_attrs`](Self::new_with_auth_attrs) (unconstrained
+/// otherwise).
+pub struct EnvelopedDataEncoder<'a, W: Write, const CHUNK: usize = DEFAULT_CHUNK> {
     sink: W,
     enc: ContentEnc,
     buf: [u8; CHUNK],
     len: usize,
     /// Content still expected in definite-length mode.
     remaining: Option<u64>,
+    /// AuthEnvelopedData's authAttrs, DER with the SET OF tag; written as
+    /// `[1] IMPLICIT` after the content.
+    auth_attrs: Option<&'a [u8]>,
     poisoned: bool,
 }
 
-impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
+/// Checks caller-supplied authenticated attributes: one DER `SET SIZE
+/// (1..MAX) OF Attribute` (RFC 5083 §2.1), definite lengths, every
+/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET SIZE (1..MAX) }`,
+/// the elements in DER order.
+fn check_auth_attrs(attrs: &[u8]) -> Result<()> {
+    let set = read_whole(attrs)?.expect(Tag::SET)?;
+    if set.indefinite {
+        return Err(Error::new(ErrorKind::InvalidEncoding));
+    }
+    let mut r = set.reader();
+    let mut prev: Option<&[u8]> = None;
+    while let Some(a) = r.next_tlv()? {
+        let a = a.expect(Tag::SEQUENCE)?;
+        if a.indefinite {
+            return Err(Error::new(ErrorKind::InvalidEncoding));
+        }
+        let mut ar = a.reader();
+        let ty = ar.read_expect(Tag::OID)?;
+        let values = ar.read_expect(Tag::SET)?;
+        ar.finish()?;
+        if ty.value.is_empty() || values.value.is_empty() || values.indefinite {
+            return Err(Error::new(ErrorKind::InvalidValue));
+        }
+        // DER orders a SET OF by the elements' encodings (X.690 §11.6).
+        if prev.is_some_and(|p| p > a.raw) {
+            return Err(Error::new(ErrorKind::InvalidEncoding));
+        }
+        prev = Some(a.raw);
+    }
+    if prev.is_none() {
+        return Err(Error::new(ErrorKind::InvalidValue));
+    }
+    Ok(())
+}
+
+impl<'a, W: Write, const CHUNK: usize> EnvelopedDataEncoder<'a, W, CHUNK> {
     const CHUNK_OK: () = assert!(CHUNK >= 64, "CHUNK must be at least 64 bytes");
 
     /// Checks the recipients against the policy, makes a fresh CEK and IV,
     /// wraps the CEK for every recipient and writes everything up to the
     /// encrypted content.
+    ///
+    /// With an AEAD cipher and an inner content type other than id-data,
+    /// RFC 5083 §2.1 requires authenticated attributes: use
+    /// [`new_with_auth_attrs`](Self::new_with_auth_attrs); this gives
+    /// [`ErrorKind::InvalidValue`].
     pub fn new<R: TryCryptoRng + ?Sized>(
+        sink: W,
+        recipients: &[Recipient<'_>],
+        options: &EncryptOptions<'_>,
+        rng: &mut R,
+    ) -> Result<Self> {
+        Self::new_inner(sink, recipients, options, None, rng)
+    }
+
+    /// Like [`new`](Self::new), for AuthEnvelopedData with the caller's
+    /// authenticated attributes (RFC 5083 §2.1): `auth_attrs` is the DER of
+    /// a `SET OF Attribute` with its SET OF tag (`0x31`), as it is given to
+    /// the AEAD as associated data (RFC 5083 §2.2); the message carries it
+    /// as `authAttrs [1] IMPLICIT`, after the content. The attributes are
+    /// kept by reference until [`finish`](Self::finish) writes them.
+    ///
+    /// Errors: [`ErrorKind::InvalidValue`] with a CBC cipher (EnvelopedData
+    /// has no authenticated attributes) or an empty set;
+    /// [`ErrorKind::InvalidEncoding`] or a parse error for attributes that
+    /// are not one DER `SET OF Attribute` in DER order.
+    pub fn new_with_auth_attrs<R: TryCryptoRng + ?Sized>(
+        sink: W,
+        recipients: &[Recipient<'_>],
+        options: &EncryptOptions<'_>,
+        auth_attrs: &'a [u8],
+        rng: &mut R,
+    ) -> Result<Self> {
+        if !options.cipher.is_aead() {
+            return Err(Error::new(ErrorKind::InvalidValue));
+        }
+        check_auth_attrs(auth_attrs)?;
+        Self::new_inner(sink, recipients, options, Some(auth_attrs), rng)
+    }
+
+    fn new_inner<R: TryCryptoRng + ?Sized>(
         mut sink: W,
         recipients: &[Recipient<'_>],
         options: &EncryptOptions<'_>,
+        auth_attrs: Option<&'a [u8]>,
         rng: &mut R,
     ) -> Result<Self> {
         let () = Self::CHUNK_OK;
@@ -330,6 +414,11 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
             return Err(Error::new(ErrorKind::NoRecipients));
         }
         if options.content_type.is_empty() || options.content_type.len() > MAX_OID_LEN {
+            return Err(Error::new(ErrorKind::InvalidValue));
+        }
+        // RFC 5083 §2.1: "The authAttrs MUST be present if the content type
+        // carried in EncryptedContentInfo is not id-data."
+        if cipher.is_aead() && options.content_type != oid::DATA && auth_attrs.is_none() {
             return Err(Error::new(ErrorKind::InvalidValue));
         }
         // Validate every recipient before anything is written.
@@ -352,7 +441,9 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
         rng_fill(rng, iv)?;
         let aead = cipher.is_aead();
         let enc = if aead {
-            ContentEnc::Aead(AeadEncryptor::new(cipher, cek, iv, &[])?)
+            // RFC 5083 §2.2: the authAttrs' DER with the SET OF tag, or
+            // nothing, is the associated data.
+            ContentEnc::Aead(AeadEncryptor::new(cipher, cek, iv, auth_attrs.unwrap_or(&[]))?)
         } else {
             ContentEnc::Cbc(CbcEncryptor::new(cipher, cek, iv)?)
         };
@@ -374,12 +465,14 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
         let eci_prefix = tlv_len(Tag::OID, ct.len() as u64)? + tlv_len(Tag::SEQUENCE, alg_content)?;
         let set_tlv = tlv_len(Tag::SET, set_len)?;
         let mac_tlv = if aead { tlv_len(Tag::OCTET_STRING, TAG_LEN as u64)? } else { 0 };
+        // `[1] IMPLICIT` has the length of the SET OF it replaces.
+        let attrs_tlv = auth_attrs.map_or(0, |a| a.len() as u64);
 
         let definite = match options.content_len {
             Some(n) => {
                 let ct_len = cipher.ciphertext_len(n).ok_or(Error::new(ErrorKind::LengthOverflow))?;
                 let eci = eci_prefix + tlv_len(Tag::context(0, false), ct_len)?;
-                let ed = 3 + set_tlv + tlv_len(Tag::SEQUENCE, eci)? + mac_tlv;
+                let ed = 3 + set_tlv + tlv_len(Tag::SEQUENCE, eci)? + attrs_tlv + mac_tlv;
                 let ed_tlv = tlv_len(Tag::SEQUENCE, ed)?;
                 let ci = tlv_len(Tag::OID, outer_type.len() as u64)?
                     + tlv_len(Tag::context(0, true), ed_tlv)?;
@@ -428,6 +521,7 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
             buf: [0; CHUNK],
             len: 0,
             remaining: options.content_len,
+            auth_attrs,
             poisoned: false,
         })
     }
@@ -482,7 +576,7 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
         if CHUNK - self.len < MAX_BLOCK_LEN {
             self.flush_chunk()?;
         }
-        let Self { mut sink, enc, mut buf, len, remaining, .. } = self;
+        let Self { mut sink, enc, mut buf, len, remaining, auth_attrs, .. } = self;
         let enc = match enc {
             ContentEnc::Cbc(enc) => enc,
             ContentEnc::Aead(enc) => {
@@ -496,6 +590,12 @@ impl<W: Write, const CHUNK: usize> EnvelopedDataEncoder<W, CHUNK> {
                     // [0] content, EncryptedContentInfo.
                     put(&mut sink, &EOC)?;
                     put(&mut sink, &EOC)?;
+                }
+                if let Some(attrs) = auth_attrs {
+                    // authAttrs [1] IMPLICIT: the SET OF with its tag
+                    // replaced (checked as one DER SET in `new`).
+                    put(&mut sink, &[Tag::context(1, true).first_octet()])?;
+                    put(&mut sink, attrs.get(1..).unwrap_or(&[]))?;
                 }
                 put(&mut sink, header(Tag::OCTET_STRING, Some(TAG_LEN as u64)).as_bytes())?;
                 put(&mut sink, &tag[..])?;
@@ -592,11 +692,11 @@ fn write_ktri<W: Write, R: TryCryptoRng + ?Sized>(
     put(sink, ek)
 }
 
-impl<W: Write, const CHUNK: usize> embedded_io::ErrorType for EnvelopedDataEncoder<W, CHUNK> {
+impl<W: Write, const CHUNK: usize> embedded_io::ErrorType for EnvelopedDataEncoder<'_, W, CHUNK> {
     type Error = Error;
 }
 
-impl<W: Write, const CHUNK: usize> embedded_io::Write for EnvelopedDataEncoder<W, CHUNK> {
+impl<W: Write, const CHUNK: usize> embedded_io::Write for EnvelopedDataEncoder<'_, W, CHUNK> {
     fn write(&mut self, buf: &[u8]) -> Result<usize> {
         EnvelopedDataEncoder::write(self, buf)?;
         Ok(buf.len())

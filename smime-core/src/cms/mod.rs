@@ -22,6 +22,7 @@
 //! with [`enveloped::decrypt_authenticated`], which checks the tag first and
 //! writes nothing unauthenticated.
 
+pub mod capabilities;
 pub mod enveloped;
 pub(crate) mod recipient;
 pub mod sign;

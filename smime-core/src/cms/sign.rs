@@ -70,9 +70,18 @@ pub const MAX_SIGNERS: usize = 8;
 /// Longest content-type OID (content octets).
 const MAX_OID_LEN: usize = 32;
 
-/// The capabilities announced in SMIMECapabilities, strongest first.
-const CAPABILITIES: [&[u8]; 4] =
-    [oid::AES256_CBC, oid::AES192_CBC, oid::AES128_CBC, oid::DES_EDE3_CBC];
+/// The capabilities announced in SMIMECapabilities, preferred first: the
+/// AuthEnvelopedData ciphers (RFC 8551 §2.7; no parameters, RFC 5084 §3.2,
+/// RFC 8103 §5), then the CBC ones.
+const CAPABILITIES: [&[u8]; 7] = [
+    oid::AES256_GCM,
+    oid::AES128_GCM,
+    oid::CHACHA20_POLY1305,
+    oid::AES256_CBC,
+    oid::AES192_CBC,
+    oid::AES128_CBC,
+    oid::DES_EDE3_CBC,
+];
 
 /// How a SignerInfo names its signer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,8 +115,9 @@ pub struct SignOptions<'a> {
     /// Without them only the content's digest is signed, and the other
     /// attribute options are ignored.
     pub signed_attributes: bool,
-    /// Whether to announce SMIMECapabilities (RFC 8551 § 2.5.2): AES-256,
-    /// AES-192, AES-128 and triple-DES in CBC mode; default `true`.
+    /// Whether to announce SMIMECapabilities (RFC 8551 § 2.5.2):
+    /// AES-256-GCM, AES-128-GCM, ChaCha20-Poly1305, then AES-256, AES-192,
+    /// AES-128 and triple-DES in CBC mode; default `true`.
     pub smime_capabilities: bool,
     /// The certificate the sender wants to be encrypted to
     /// (SMIMEEncryptionKeyPreference, RFC 8551 § 2.5.3), named by issuer and

@@ -286,6 +286,8 @@ struct SignerRecord {
     status: SignerStatus,
     weak: bool,
     has_smime_capabilities: bool,
+    /// Offset and length of the SMIMECapabilities value in scratch.
+    caps: Option<(usize, usize)>,
     /// Offset and length of the SMIMEEncryptionKeyPreference value in scratch.
     ekp: Option<(usize, usize)>,
     /// Offset and length of the unsigned attributes' content in scratch.
@@ -301,6 +303,7 @@ const EMPTY_RECORD: SignerRecord = SignerRecord {
     status: SignerStatus::SignerCertificateNotFound,
     weak: false,
     has_smime_capabilities: false,
+    caps: None,
     ekp: None,
     unsigned: None,
 };
@@ -324,6 +327,11 @@ pub struct SignerReport<'s> {
     pub weak: bool,
     /// Whether the signed attributes include smimeCapabilities.
     pub has_smime_capabilities: bool,
+    /// The DER of the smimeCapabilities attribute's value (the `SEQUENCE OF
+    /// SMIMECapability`, RFC 8551 §2.5.2), if present with one value: what
+    /// [`capabilities::choose_cipher`](super::capabilities::choose_cipher)
+    /// takes. Only as trustworthy as the signature ([`Self::is_valid`]).
+    pub smime_capabilities: Option<&'s [u8]>,
     /// The DER of the SMIMEEncryptionKeyPreference attribute's value (RFC 8551
     /// §2.5.3: the certificate the sender wants to be encrypted to), if present
     /// among the signed attributes.
@@ -631,6 +639,7 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
                 status: r.status,
                 weak: r.weak,
                 has_smime_capabilities: r.has_smime_capabilities,
+                smime_capabilities: r.caps.and_then(|(at, len)| kept.get(at..at.saturating_add(len))),
                 encryption_key_preference: r.ekp.and_then(|(at, len)| kept.get(at..at.saturating_add(len))),
                 unsigned_attributes: r.unsigned.and_then(|(at, len)| kept.get(at..at.saturating_add(len))),
             }
@@ -1003,21 +1012,30 @@ impl<'s, W: Write, const MAX_DIGESTS: usize> SignedDataDecoder<'s, W, MAX_DIGEST
         }
         rec.index = index;
         let base = self.kept_end;
-        // Keep the encryption-key preference: move it down to `kept_end`.
-        if let Some((at, len)) = rec.ekp {
-            let src = self.kept_end.checked_add(at);
-            let end = src.and_then(|s| s.checked_add(len));
-            if let (Some(src), Some(end)) = (src, end)
-                && end <= self.scratch.len()
-            {
-                self.scratch.copy_within(src..end, self.kept_end);
-                rec.ekp = Some((self.kept_end, len));
-                self.kept_end += len;
-            } else {
-                rec.ekp = None;
+        // Keep the capabilities and the encryption-key preference: move them
+        // down to `kept_end`, the one that lies first first (both are signed
+        // attributes, in either order), so that nothing is overwritten.
+        let caps_first = match (rec.caps, rec.ekp) {
+            (Some((c, _)), Some((e, _))) => c < e,
+            _ => true,
+        };
+        for is_caps in [caps_first, !caps_first] {
+            let slot = if is_caps { &mut rec.caps } else { &mut rec.ekp };
+            if let Some((at, len)) = *slot {
+                let src = base.checked_add(at).filter(|&s| s >= self.kept_end);
+                let end = src.and_then(|s| s.checked_add(len));
+                if let (Some(src), Some(end)) = (src, end)
+                    && end <= self.scratch.len()
+                {
+                    self.scratch.copy_within(src..end, self.kept_end);
+                    *slot = Some((self.kept_end, len));
+                    self.kept_end += len;
+                } else {
+                    *slot = None;
+                }
             }
         }
-        // Then the unsigned attributes (they lie after the key preference).
+        // Then the unsigned attributes (they lie after the signed ones).
         rec.unsigned = None;
         if let Some((at, len)) = unsigned {
             let src = base.checked_add(at);
@@ -1067,6 +1085,7 @@ struct Attrs<'a> {
     message_digest: Option<&'a [u8]>,
     signing_time: Option<Time>,
     smime_caps: bool,
+    caps: Option<&'a [u8]>,
     ekp: Option<&'a [u8]>,
 }
 
@@ -1106,6 +1125,7 @@ fn parse_attrs<'a>(set: &Tlv<'a>) -> core::result::Result<Attrs<'a>, SignerStatu
             out.signing_time = single().ok().and_then(|v| Time::from_tlv(&v).ok());
         } else if ty == ATTR_SMIME_CAPABILITIES {
             out.smime_caps = true;
+            out.caps = single().ok().map(|v| v.raw);
         } else if ty == ATTR_ENCRYPTION_KEY_PREFERENCE {
             out.ekp = single().ok().map(|v| v.raw);
         }
@@ -1152,6 +1172,7 @@ fn check_signer(ctx: &Context<'_>, si: &[u8]) -> Result<SignerRecord> {
     if let Some(Ok(a)) = &attrs {
         rec.signing_time = a.signing_time;
         rec.has_smime_capabilities = a.smime_caps;
+        rec.caps = a.caps.map(|e| ((e.as_ptr() as usize).wrapping_sub(base), e.len()));
         rec.ekp = a.ekp.map(|e| ((e.as_ptr() as usize).wrapping_sub(base), e.len()));
     }
 

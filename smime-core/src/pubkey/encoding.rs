@@ -152,6 +152,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ec")]
     fn ecdsa_der_verifies_with_p256() {
         use p256::ecdsa::signature::hazmat::PrehashVerifier;
         let sk = p256::ecdsa::SigningKey::from_slice(&[0x42u8; 32]).unwrap();

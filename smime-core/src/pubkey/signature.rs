@@ -556,6 +556,7 @@ fn verify_pss(
 }
 
 /// ECDSA verification of a prehashed message on the key's curve.
+#[cfg(feature = "ec")]
 fn verify_ecdsa(spki: &Spki<'_>, digest: &[u8], signature: &[u8]) -> Result<()> {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
 
@@ -585,6 +586,7 @@ fn verify_ecdsa(spki: &Spki<'_>, digest: &[u8], signature: &[u8]) -> Result<()> 
 
 /// `r` and `s` of an `Ecdsa-Sig-Value`, each left-padded to `N` octets. Any
 /// malformation (or a value longer than `N` octets) is a bad signature.
+#[cfg(feature = "ec")]
 fn ecdsa_sig_value<const N: usize>(der: &[u8]) -> Result<([u8; N], [u8; N])> {
     let parse = || -> Result<([u8; N], [u8; N])> {
         let mut outer = SliceReader::new(der);
@@ -606,6 +608,7 @@ fn ecdsa_sig_value<const N: usize>(der: &[u8]) -> Result<([u8; N], [u8; N])> {
 
 /// Pure Ed25519 verification (RFC 8032 § 5.1.7, with the strict checks of
 /// `verify_strict`: no small-order points, canonical `S`).
+#[cfg(feature = "ec")]
 fn verify_ed25519(spki: &Spki<'_>, message: &[u8], signature: &[u8]) -> Result<()> {
     if spki.alg != oid::ED25519 {
         return Err(wrong_key());
@@ -618,6 +621,25 @@ fn verify_ed25519(spki: &Spki<'_>, message: &[u8], signature: &[u8]) -> Result<(
         .map_err(|_| Error::new(ErrorKind::InvalidKey))?;
     let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad_signature())?;
     key.verify_strict(message, &sig).map_err(|_| bad_signature())
+}
+
+/// [`verify_ecdsa`] without the `ec` feature: the key is checked to be an
+/// EC key, the algorithm is [`ErrorKind::UnsupportedAlgorithm`].
+#[cfg(not(feature = "ec"))]
+fn verify_ecdsa(spki: &Spki<'_>, _digest: &[u8], _signature: &[u8]) -> Result<()> {
+    if spki.alg != oid::EC_PUBLIC_KEY {
+        return Err(wrong_key());
+    }
+    Err(Error::new(ErrorKind::UnsupportedAlgorithm))
+}
+
+/// [`verify_ed25519`] without the `ec` feature.
+#[cfg(not(feature = "ec"))]
+fn verify_ed25519(spki: &Spki<'_>, _message: &[u8], _signature: &[u8]) -> Result<()> {
+    if spki.alg != oid::ED25519 {
+        return Err(wrong_key());
+    }
+    Err(Error::new(ErrorKind::UnsupportedAlgorithm))
 }
 
 #[cfg(test)]
