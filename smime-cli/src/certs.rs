@@ -11,7 +11,7 @@ use smime_core::cms::signed::{SignedDataDecoder, VerifyOptions};
 use smime_core::x509::CertificateRef;
 
 use crate::cli::CertsCommand;
-use crate::describe::{colon_hex, key_purpose_name};
+use crate::describe::{colon_hex, key_purpose_name, now};
 use crate::error::{Context, Error, Result};
 use crate::pem::{decode_blocks, looks_like_pem};
 
@@ -20,10 +20,15 @@ pub fn run(c: &CertsCommand) -> Result<()> {
     match c {
         CertsCommand::Bundle(a) => return bundle(a),
         CertsCommand::Harvest(a) => return crate::harvest::run(a),
+        CertsCommand::Lookup(a) => return crate::ldap::run(a),
         _ => {}
     }
     let text = match c {
-        CertsCommand::Bundle(_) | CertsCommand::Harvest(_) => String::new(),
+        CertsCommand::Bundle(_) | CertsCommand::Harvest(_) | CertsCommand::Lookup(_) => {
+            String::new()
+        }
+        CertsCommand::Import(a) => import(&a.files, &a.store)?,
+        CertsCommand::List(a) => crate::store::Store::open(&a.store)?.listing(now())?,
         CertsCommand::Show(a) => show(&load(&a.file)?, &a.file)?,
         CertsCommand::Fingerprint(a) => fingerprints(&load(&a.file)?, &a.file)?,
         CertsCommand::Extract(a) => extract(&load(&a.file)?, &a.file, &a.out_dir)?,
@@ -32,6 +37,37 @@ pub fn run(c: &CertsCommand) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("writing standard output")
+}
+
+/// `smime certs import`: every certificate of the files into the store.
+fn import(files: &[PathBuf], store: &Path) -> Result<String> {
+    let mut all = Vec::new();
+    for f in files {
+        for der in load(f)? {
+            all.push((f, der));
+        }
+    }
+    let store = crate::store::Store::open(store)?;
+    let mut s = String::new();
+    for (f, der) in &all {
+        let added = store
+            .add(der)
+            .with_context(|| format!("'{}'", f.display()))?;
+        let c = parse(der, f)?;
+        let whom = if added.addresses.is_empty() {
+            "(CA)".to_owned()
+        } else {
+            added.addresses.join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "{} {whom}: {}  SHA-256 {}",
+            if added.new { "added" } else { "known" },
+            c.subject(),
+            colon_hex(&c.fingerprint_sha256())
+        );
+    }
+    Ok(s)
 }
 
 /// `smime certs bundle`: a certs-only SignedData of every certificate given.
@@ -117,6 +153,12 @@ pub fn load(path: &Path) -> Result<Vec<Vec<u8>>> {
         )));
     }
     Ok(certs)
+}
+
+/// The certificates of a CMS signed or certificates-only message (DER), as
+/// an LDAP directory's `userSMIMECertificate` holds them.
+pub fn certificates_of_message(der: &[u8]) -> Result<Vec<Vec<u8>>> {
+    from_message(der)
 }
 
 /// The certificates of a SignedData message (signed or certificates-only).

@@ -36,6 +36,10 @@ pub enum Command {
     /// List the slots, tokens, keys and certificates of a PKCS#11 module,
     /// each with the `pkcs11:` URI that names it.
     Tokens(TokensArgs),
+    /// Import and back up private keys: a PKCS#12 file (.p12/.pfx) onto a
+    /// token or into a key directory, and a key back into PKCS#12.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// Content-encryption cipher.
@@ -205,9 +209,11 @@ pub struct EncryptArgs {
 /// `smime decrypt`.
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// Private key (PEM or DER, PKCS#8 or PKCS#1 RSA), or a key on a PKCS#11
-    /// token (an RFC 7512 `pkcs11:` URI); repeat for a key history (older
-    /// keys after a renewal).
+    /// Private key (PEM or DER, PKCS#8 or PKCS#1 RSA), a key on a PKCS#11
+    /// token (an RFC 7512 `pkcs11:` URI; one naming only a token, such as
+    /// `pkcs11:token=NAME`, gives every key there that has a certificate),
+    /// or a key directory (`smime keys import --to-dir`: every key in it);
+    /// repeat for a key history (older keys after a renewal).
     #[arg(long = "key", short = 'k', value_name = "KEY", required = true)]
     pub keys: Vec<PathBuf>,
     /// Certificate of one of the keys (PEM or DER): lets the key be matched
@@ -218,6 +224,10 @@ pub struct DecryptArgs {
     /// PEM with `-----BEGIN`, anything else is a mail message).
     #[arg(long, value_enum)]
     pub inform: Option<MessageForm>,
+    /// For encrypted key files (a key directory made by `smime keys import
+    /// --to-dir`): `file:FILE` or `env:VAR`; else asked for.
+    #[arg(long, value_name = "SRC")]
+    pub password_source: Option<String>,
     /// Form of the decrypted content; the content is written as it is.
     #[arg(long, value_enum, default_value = "binary")]
     pub outform: DecryptedForm,
@@ -383,6 +393,117 @@ pub enum CertsCommand {
     /// Add the certificates of a signed mail's signer to a store, keyed by
     /// e-mail address (for `smime encrypt --to`). The signature must verify.
     Harvest(CertsHarvestArgs),
+    /// Look up a partner's certificates in an LDAP directory (`(mail=ADDR)`):
+    /// print those usable for S/MIME with their fingerprints, and add them
+    /// to a store with --store.
+    Lookup(CertsLookupArgs),
+    /// Add the certificates of files to a store: .cer/.crt (DER or PEM), PEM
+    /// bundles, .p7b/.p7c certificates-only messages, signed messages.
+    Import(CertsImportArgs),
+    /// Show a store: per address, each certificate's validity and
+    /// fingerprint, and which one `smime encrypt --to` would use.
+    List(CertsListArgs),
+}
+
+/// `smime certs lookup`.
+#[derive(Debug, Args)]
+pub struct CertsLookupArgs {
+    /// The partner's e-mail address.
+    #[arg(value_name = "ADDR")]
+    pub address: String,
+    /// The directory: `ldap://HOST[:PORT]/BASE` (StartTLS when the server
+    /// offers it) or `ldaps://HOST[:PORT]/BASE`.
+    #[arg(long, value_name = "URL")]
+    pub ldap: String,
+    /// Add the certificates found to this store (for `smime encrypt --to`).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Give up on the directory after this many seconds (connecting and
+    /// searching each).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+/// `smime certs import`.
+#[derive(Debug, Args)]
+pub struct CertsImportArgs {
+    /// Files holding certificates.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The store directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+}
+
+/// `smime certs list`.
+#[derive(Debug, Args)]
+pub struct CertsListArgs {
+    /// The store directory.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+}
+
+/// `smime keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Import a PKCS#12 file (.p12/.pfx; also legacy 3DES/RC2 ones): its
+    /// private key and certificate chain onto a token (--to), or into a
+    /// directory of encrypted software keys (--to-dir).
+    Import(KeysImportArgs),
+    /// Back up a software key and its certificates as PKCS#12 (PBES2 with
+    /// AES-256-CBC and PBKDF2-SHA256, MAC HMAC-SHA256).
+    Export(KeysExportArgs),
+}
+
+/// Where a password comes from.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// The password itself (visible to other users of the machine: prefer
+    /// --password-source).
+    #[arg(long, value_name = "P")]
+    pub password: Option<String>,
+    /// `file:FILE` (its first line) or `env:VAR`. Without this or
+    /// --password, the password is asked for on the terminal.
+    #[arg(long, value_name = "SRC", conflicts_with = "password")]
+    pub password_source: Option<String>,
+}
+
+/// `smime keys import`.
+#[derive(Debug, Args)]
+pub struct KeysImportArgs {
+    /// The PKCS#12 file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The password of the file.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// The token: a `pkcs11:` URI (`pkcs11:token=NAME?pin-source=FILE`).
+    #[arg(long, value_name = "URI", required_unless_present = "to_dir")]
+    pub to: Option<String>,
+    /// A key directory: the key is stored there encrypted (PKCS#8, PBES2
+    /// AES-256-CBC, PBKDF2-SHA256) under the file's password, with its
+    /// certificates.
+    #[arg(long, value_name = "DIR", conflicts_with = "to")]
+    pub to_dir: Option<PathBuf>,
+}
+
+/// `smime keys export`.
+#[derive(Debug, Args)]
+pub struct KeysExportArgs {
+    /// The private key (PEM or DER PKCS#8, PKCS#1 RSA; an encrypted PKCS#8
+    /// key is opened with the new password if it fits, else asked for).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// Its certificate (PEM or DER); more certificates in the file, or in
+    /// more --cert files, go in as the chain.
+    #[arg(long, value_name = "CERT", required = true)]
+    pub cert: Vec<PathBuf>,
+    /// The PKCS#12 file to write.
+    #[arg(long, value_name = "FILE")]
+    pub p12: PathBuf,
+    /// The password to protect the file with (asked for twice when not given).
+    #[command(flatten)]
+    pub password: PasswordArgs,
 }
 
 /// `smime certs harvest`.

@@ -108,18 +108,32 @@ impl KeyRing {
             labels.push(label);
         }
         for uri in token_keys {
-            let key = crate::keys::open_token_key(uri)?;
-            labels.push(format!(
-                "key '{}' on token '{}'{}",
-                key.label(),
-                key.token_label(),
-                if key.certificate().is_some() {
-                    ""
-                } else {
-                    " (no certificate: trial decryption)"
-                }
-            ));
-            keys.push(AnyKey::Token(key));
+            if crate::card::is_card_key(uri) {
+                // One card key (and one PIN entry) for the whole command,
+                // shared by every envelope level.
+                let card = crate::card::open_shared(uri)?;
+                let label = format!(
+                    "the decryption key on the card in reader {:?}",
+                    card.reader()
+                );
+                keys.push(AnyKey::Card(card));
+                labels.push(label);
+                continue;
+            }
+            // A URI naming only a token: each of its keys with a certificate.
+            for key in crate::keys::open_token_keys(uri)? {
+                labels.push(format!(
+                    "key '{}' on token '{}'{}",
+                    key.label(),
+                    key.token_label(),
+                    if key.certificate().is_some() {
+                        ""
+                    } else {
+                        " (no certificate: trial decryption)"
+                    }
+                ));
+                keys.push(AnyKey::Token(key));
+            }
         }
         Ok(Self { keys, labels })
     }
@@ -204,12 +218,37 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
         .keys
         .iter()
         .map(PathBuf::as_path)
-        .filter(|p| crate::keys::is_token_key(p))
+        .filter(|p| crate::keys::is_device_key(p))
         .collect();
     // RSA key files, and the others (EC, X25519: key agreement).
     let mut key_files = Vec::new();
     let mut agreement_files = Vec::new();
-    for p in args.keys.iter().filter(|p| !crate::keys::is_token_key(p)) {
+    let mut dir_certs = Vec::new();
+    let mut password = None;
+    for dir in args
+        .keys
+        .iter()
+        .filter(|p| !crate::keys::is_device_key(p) && p.is_dir())
+    {
+        // A key directory (`smime keys import --to-dir`): every key in it,
+        // each with its certificate.
+        let (keys, certs) =
+            crate::p12::load_key_dir(dir, args.password_source.as_deref(), &mut password)?;
+        for k in keys {
+            if k.key().is_ok() {
+                key_files.push(k);
+            } else {
+                agreement_files.push(k);
+            }
+        }
+        dir_certs.extend(certs);
+    }
+    drop(password);
+    for p in args
+        .keys
+        .iter()
+        .filter(|p| !crate::keys::is_device_key(p) && !p.is_dir())
+    {
         match KeyFile::read(p) {
             Ok(k) => key_files.push(k),
             Err(rsa_error) => {
@@ -225,11 +264,12 @@ pub fn run(args: &DecryptArgs) -> Result<()> {
             }
         }
     }
-    let certs = args
+    let mut certs = args
         .certs
         .iter()
         .map(|p| CertFile::load(p))
         .collect::<Result<Vec<_>>>()?;
+    certs.extend(dir_certs);
     let mut ring = KeyRing::load(&key_files, &certs, &token_keys, &agreement_files)?;
 
     let mut input = Input::open(args.input.as_deref())?.with_progress("decrypting");
@@ -328,6 +368,9 @@ fn explain(f: Failure) -> Failure {
     if let ErrorKind::Backend(_) = e.kind()
         && let Some(m) = crate::keys::last_token_error()
     {
+        if m.starts_with("card ") {
+            return Failure::Tool(Error::msg(m));
+        }
         return Failure::Tool(Error::msg(format_args!("PKCS#11: {m}")));
     }
     let what = match e.kind() {

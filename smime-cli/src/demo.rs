@@ -256,6 +256,7 @@ pub fn run_to_string(message: &[u8]) -> Result<String> {
         keys: vec![f("alice.key")],
         certs: vec![f("alice.pem")],
         inform: None,
+        password_source: None,
         outform: DecryptedForm::Binary,
         input: Some(f("reply-encrypted.eml")),
         output: Some(f("reply-decrypted.eml")),

@@ -97,6 +97,9 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
         let store = crate::store::Store::open(dir)?;
         for addr in &args.to {
             let der = store.select_encryption_cert(addr, now())?;
+            if let Some(w) = store.expiry_warning(addr, &der, now()) {
+                eprintln!("smime: warning: {w}");
+            }
             certs.push(CertFile {
                 path: dir.join(addr),
                 der,

@@ -146,6 +146,15 @@ impl KeyFile {
         Ok(k)
     }
 
+    /// A key from its bytes (PEM or DER), e.g. decrypted from an encrypted
+    /// key file; `path` names it in messages. Not parsed yet.
+    pub fn from_bytes(path: &Path, data: Vec<u8>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            data,
+        }
+    }
+
     /// Reads a key file without parsing it as an RSA key (EC and Ed25519
     /// keys: see [`KeyFile::pkcs8_der`]).
     pub fn read_any(path: &Path) -> Result<Self> {

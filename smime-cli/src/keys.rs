@@ -24,9 +24,15 @@ pub fn is_token_key(arg: &Path) -> bool {
     arg.to_str().is_some_and(smime_pkcs11::is_pkcs11_uri)
 }
 
+/// Whether a `--key` argument names a key on a device (a PKCS#11 token or
+/// a chip card) rather than a file.
+pub fn is_device_key(arg: &Path) -> bool {
+    is_token_key(arg) || crate::card::is_card_key(arg)
+}
+
 /// Asks for a token's PIN on the terminal, without echo.
 #[derive(Debug)]
-struct TerminalPrompt;
+pub(crate) struct TerminalPrompt;
 
 impl PinPrompt for TerminalPrompt {
     fn prompt(
@@ -64,6 +70,19 @@ pub fn open_token_key(arg: &Path) -> Result<Pkcs11Key> {
     Pkcs11Key::open(&uri, &options).map_err(|e| Error::msg(format_args!("PKCS#11: {e}")))
 }
 
+/// Opens the token keys a `pkcs11:` URI names: the one key of a URI with
+/// `object=` or `id=`; for a URI naming only a token, every key on it that
+/// has a certificate (a key history: mail for an old certificate opens too).
+pub fn open_token_keys(arg: &Path) -> Result<Vec<Pkcs11Key>> {
+    let text = arg.to_str().unwrap_or_default();
+    let uri = Pkcs11Uri::parse(text).map_err(|e| Error::msg(format_args!("--key {e}")))?;
+    let options = OpenOptions {
+        prompt: Some(Arc::new(TerminalPrompt)),
+        ..OpenOptions::default()
+    };
+    smime_pkcs11::open_all(&uri, &options).map_err(|e| Error::msg(format_args!("PKCS#11: {e}")))
+}
+
 /// The error of a [`AnyKey`]: its kind for the core, its message for the
 /// person reading.
 #[derive(Debug, Clone)]
@@ -96,6 +115,9 @@ pub enum AnyKey {
     Ec(smime_core::soft_ec::SoftEcKey<'static>),
     /// A software X25519 key from a file: ECDH recipients (RFC 8418).
     X25519(smime_core::soft_ec::SoftX25519Key<'static>),
+    /// The decryption key on a chip card (shared by the envelope levels of
+    /// one command).
+    Card(crate::card::SharedCard),
 }
 
 /// The last error a token reported with its full message, for the report
@@ -105,6 +127,15 @@ static LAST_TOKEN_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::ne
 /// The message of the last token error, if any (taken).
 pub fn last_token_error() -> Option<String> {
     LAST_TOKEN_ERROR.lock().ok().and_then(|mut g| g.take())
+}
+
+/// A backend error of `kind` with its full message, kept for the report
+/// (as [`last_token_error`] gives it).
+pub fn remember(kind: BackendErrorKind, message: String) -> KeyError {
+    if let Ok(mut g) = LAST_TOKEN_ERROR.lock() {
+        *g = Some(message.clone());
+    }
+    KeyError { kind, message }
 }
 
 fn keep(e: &smime_pkcs11::Error) -> KeyError {
@@ -135,6 +166,7 @@ impl KeyTransDecrypter for AnyKey {
             Self::Token(k) => k.recipient_id(),
             Self::Ec(k) => KeyTransDecrypter::recipient_id(k),
             Self::X25519(k) => KeyTransDecrypter::recipient_id(k),
+            Self::Card(k) => k.recipient_id(),
         }
     }
 
@@ -144,6 +176,7 @@ impl KeyTransDecrypter for AnyKey {
             Self::Token(k) => KeyTransDecrypter::agreement_curve(k),
             Self::Ec(k) => KeyTransDecrypter::agreement_curve(k),
             Self::X25519(k) => KeyTransDecrypter::agreement_curve(k),
+            Self::Card(k) => k.curve,
         }
     }
 
@@ -162,6 +195,7 @@ impl KeyTransDecrypter for AnyKey {
             Self::X25519(k) => {
                 KeyTransDecrypter::shared_secret(k, peer_public, out).map(|r| r.map_err(kind_error))
             }
+            Self::Card(k) => k.with(|c| KeyTransDecrypter::shared_secret(c, peer_public, out)),
         }
     }
 
@@ -184,6 +218,7 @@ impl KeyTransDecrypter for AnyKey {
             Self::Ec(_) | Self::X25519(_) => {
                 Err(kind_error(BackendErrorKind::UnsupportedAlgorithm))
             }
+            Self::Card(k) => k.with(|c| c.decrypt_key(algorithm, encrypted_key, out)),
         }
     }
 }

@@ -19,6 +19,7 @@
 // A std tool: `core` paths buy nothing here.
 #![allow(clippy::std_instead_of_core)]
 
+pub mod card;
 pub mod certgen;
 pub mod certs;
 pub mod cli;
@@ -31,7 +32,9 @@ pub mod files;
 pub mod harvest;
 pub mod io;
 pub mod keys;
+pub mod ldap;
 pub mod mail;
+pub mod p12;
 pub mod pem;
 pub mod progress;
 pub mod sign;
@@ -51,5 +54,6 @@ pub fn run(cli: &cli::Cli) -> Result<()> {
         cli::Command::Certs(c) => certs::run(c),
         cli::Command::Demo(a) => demo::run(a),
         cli::Command::Tokens(a) => tokens::run(a),
+        cli::Command::Keys(c) => p12::run(c),
     }
 }

@@ -41,14 +41,36 @@ use crate::pem::PemWriter;
 pub fn run(args: &SignArgs) -> Result<()> {
     // A key on a token brings its certificate (or is given one with --cert).
     let mut token = None;
-    let cert = if crate::keys::is_token_key(&args.key) {
+    let mut card = None;
+    let cert = if crate::card::is_card_key(&args.key) {
+        // A card key brings its certificate from the card.
+        let key = crate::card::open(&args.key, smime_pcsc::card::KeyRole::Signature)?;
+        let der = match &args.cert {
+            Some(p) => {
+                let file = CertFile::load(p)?;
+                if file.der != key.certificate_der() {
+                    return Err(Error::msg(format_args!(
+                        "certificate {} is not the one on the card in reader {:?}",
+                        file.name(),
+                        key.reader()
+                    )));
+                }
+                file.der
+            }
+            None => key.certificate_der().to_vec(),
+        };
+        card = Some(key);
+        CertFile {
+            path: args.key.clone(),
+            der,
+        }
+    } else if crate::keys::is_token_key(&args.key) {
         let key = crate::keys::open_token_key(&args.key)?;
         let key = match &args.cert {
             Some(p) => {
                 let file = CertFile::load(p)?;
-                key.with_certificate(file.der.clone()).map_err(|e| {
-                    Error::msg(format_args!("certificate {}: {e}", file.name()))
-                })?
+                key.with_certificate(file.der.clone())
+                    .map_err(|e| Error::msg(format_args!("certificate {}: {e}", file.name())))?
             }
             None => key,
         };
@@ -135,6 +157,19 @@ pub fn run(args: &SignArgs) -> Result<()> {
     };
 
     let hash: HashAlgorithm = args.digest.into();
+    if let Some(mut key) = card {
+        if args.pss {
+            return Err(Error::msg(
+                "--pss: signature cards pad RSA signatures with PKCS#1 v1.5 themselves",
+            ));
+        }
+        key.set_hash(hash);
+        let r = emit(args, &mut [key], &options);
+        return r.map_err(|e| match crate::keys::last_token_error() {
+            Some(m) => Error::msg(m),
+            None => e,
+        });
+    }
     if let Some(key) = token {
         let algorithm = match kind {
             KeyKind::Rsa if args.pss => SignatureAlgorithm::RsaPss {
@@ -394,9 +429,12 @@ fn sign_mail<W: Write + Send, S: Signer>(
                     &mut scratch,
                     &attached,
                 )?;
-                write_content(content, input, enc, Place::Cms)?.finish()?.finish()?
+                write_content(content, input, enc, Place::Cms)?
+                    .finish()?
+                    .finish()?
             } else {
-                let msw = MultipartSignedWriter::new(sink, signers, &mut scratch, options, boundary)?;
+                let msw =
+                    MultipartSignedWriter::new(sink, signers, &mut scratch, options, boundary)?;
                 write_content(content, input, msw, Place::ClearSigned)?.finish()?
             };
             sink.end()?;

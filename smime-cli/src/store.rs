@@ -35,6 +35,8 @@ const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 
 const EMAIL_PROTECTION: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04];
 /// anyExtendedKeyUsage (2.5.29.37.0), OID content octets.
 const ANY_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
+/// Warn when the certificate to encrypt to expires within this (30 days).
+const EXPIRY_WARNING_SECS: i64 = 30 * 86_400;
 /// The longest address accepted (RFC 5321's path limit, less the brackets).
 const MAX_ADDRESS_LEN: usize = 254;
 
@@ -213,6 +215,121 @@ impl Store {
                     refused.join("; ")
                 ))
             })
+    }
+
+    /// A warning for encrypting to `chosen` (DER) for `address` at `now`,
+    /// when it expires within 30 days and no other stored certificate of the
+    /// address lasts longer (ask the partner for a renewed one), if any.
+    pub fn expiry_warning(&self, address: &str, chosen: &[u8], now: Time) -> Option<String> {
+        let c = CertificateRef::from_der(chosen).ok()?;
+        let left = c.not_after().unix() - now.unix();
+        if left > EXPIRY_WARNING_SECS {
+            return None;
+        }
+        let address = lookup_address(address).ok()?;
+        let later = self
+            .read_dir_certs(&self.dir.join(&address))
+            .ok()?
+            .iter()
+            .filter_map(|(_, der)| CertificateRef::from_der(der).ok())
+            .any(|o| o.not_after() > c.not_after() && unusable_reasons(&o, now).is_empty());
+        if later {
+            return None;
+        }
+        let days = left / 86_400;
+        Some(if left < 0 {
+            format!(
+                "the certificate for {address} ({}) expired on {}; ask the partner for a renewed one",
+                c.subject(),
+                date(c.not_after())
+            )
+        } else {
+            format!(
+                "the only certificate for {address} ({}) expires on {} (in {days} day{}); \
+                 ask the partner for a renewed one",
+                c.subject(),
+                date(c.not_after()),
+                if days == 1 { "" } else { "s" }
+            )
+        })
+    }
+
+    /// `smime certs list`: per address, each certificate's validity and
+    /// fingerprint, and which one `smime encrypt --to` would use (`*`);
+    /// then the number of CA certificates.
+    pub fn listing(&self, now: Time) -> Result<String> {
+        let entries = std::fs::read_dir(&self.dir)
+            .with_context(|| format!("cannot read the store '{}'", self.dir.display()))?;
+        let mut addresses = Vec::new();
+        for e in entries {
+            let e = e.with_context(|| format!("cannot read the store '{}'", self.dir.display()))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name != CA_DIR && e.path().is_dir() && valid_address(&name) {
+                addresses.push(name);
+            }
+        }
+        addresses.sort();
+        let mut s = String::new();
+        for address in &addresses {
+            let dir = self.dir.join(address);
+            let certs = self.read_dir_certs(&dir)?;
+            if certs.is_empty() {
+                continue;
+            }
+            let chosen = self.select_encryption_cert(address, now).ok();
+            let chosen_sha = chosen
+                .as_deref()
+                .and_then(|d| CertificateRef::from_der(d).ok())
+                .map(|c| hex(&c.fingerprint_sha256()));
+            let preferred = self.preferred(&dir)?;
+            let _ = writeln!(s, "{address}");
+            let mut sorted: Vec<(String, CertificateRef<'_>)> = certs
+                .iter()
+                .filter_map(|(sha, der)| {
+                    CertificateRef::from_der(der).ok().map(|c| (sha.clone(), c))
+                })
+                .collect();
+            sorted.sort_by_key(|(_, c)| std::cmp::Reverse(c.not_before()));
+            for (sha, c) in &sorted {
+                let used = chosen_sha.as_deref() == Some(sha.as_str());
+                let reasons = unusable_reasons(c, now);
+                let state = if used {
+                    "used for encryption".to_owned()
+                } else if reasons.is_empty() {
+                    "usable".to_owned()
+                } else {
+                    format!("not used: {}", reasons.join(", "))
+                };
+                let pref = if preferred.as_deref() == Some(sha.as_str()) {
+                    ", preferred by the partner"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    s,
+                    "  {} SHA256 {sha}\n      {}\n      valid {} to {}: {state}{pref}",
+                    if used { "*" } else { " " },
+                    c.subject(),
+                    date(c.not_before()),
+                    date(c.not_after()),
+                );
+            }
+            if chosen.is_none() {
+                let _ = writeln!(s, "  (no certificate usable for encryption)");
+            } else if let Some(w) = chosen
+                .as_deref()
+                .and_then(|d| self.expiry_warning(address, d, now))
+            {
+                let _ = writeln!(s, "  warning: {w}");
+            }
+        }
+        let cas = self.ca_certificates()?.len();
+        if addresses.is_empty() && cas == 0 {
+            let _ = writeln!(s, "the store '{}' is empty", self.dir.display());
+        } else if cas > 0 {
+            let _ = writeln!(s, "{cas} CA certificate(s) (or without an address) in ca/");
+        }
+        Ok(s)
     }
 
     /// The preferred certificate's sha256 hex recorded in `dir`, if any.

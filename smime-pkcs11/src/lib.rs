@@ -21,9 +21,13 @@
 //! - **PINs**: `pin-value`, else `pin-source`, else the [`PinPrompt`]; a
 //!   wrong PIN is never retried and its error tells the token's PIN flags.
 //! - [`list`] shows everything a module has (`smime tokens`).
+//! - [`import()`] puts a key pair and its certificates on a token, all or
+//!   nothing; [`open_all`] opens every key with a certificate on a token (a
+//!   key history across renewals).
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod import;
 mod key;
 mod list;
 mod module;
@@ -34,6 +38,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::Error;
+pub use import::{ImportRequest, Imported, KeyMaterial, import, open_all};
 pub use key::Pkcs11Key;
 pub use list::{ObjectListing, TokenListing, list};
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
