@@ -586,3 +586,41 @@ fn key_agreement_allocates_nothing() {
     let ((), m) = alloc_count::count(|| drop(std::hint::black_box(vec![1u8; 3])));
     assert!(m > 0);
 }
+
+#[test]
+fn our_x25519_recipients_use_hkdf() {
+    use smime_core::cms::enveloped::{
+        DecryptOptions, EncryptOptions, EnvelopedDataDecoder, EnvelopedDataEncoder, Recipient,
+    };
+    // RFC 8418 §2 / RFC 8551 §2.7: X25519 with HKDF-SHA-256.
+    let cert = common::der("examples-cms/certs-and-keys/lamps-dana.encrypt.crt");
+    let recipients = [Recipient::new(CertificateRef::from_der(&cert).unwrap())];
+    for cipher in [ContentCipher::Aes256Cbc, ContentCipher::Aes128Gcm] {
+        let options = EncryptOptions { cipher, ..Default::default() };
+        let mut enc = EnvelopedDataEncoder::<Vec<u8>>::new(Vec::new(), &recipients, &options, &mut getrandom::SysRng)
+            .unwrap();
+        enc.write(b"to Dana, with HKDF").unwrap();
+        let msg = enc.finish().unwrap();
+        if cipher == ContentCipher::Aes256Cbc {
+            let env = parse_enveloped(&msg);
+            let kari_ri = env.recipient_infos.iter().find(|r| r[0] == 0xA1).unwrap();
+            let p = KeyAgreeRecipientInfo::parse(kari_ri).unwrap();
+            assert_eq!(p.kdf, KdfAlg::Hkdf(KdfHash::Sha256));
+        }
+        let hkdf = KdfAlg::Hkdf(KdfHash::Sha256).oid().unwrap();
+        let x963 = KdfAlg::X963(KdfHash::Sha256).oid().unwrap();
+        assert!(msg.windows(hkdf.len()).any(|w| w == hkdf), "{cipher:?}");
+        assert!(!msg.windows(x963.len()).any(|w| w == x963), "{cipher:?}");
+        let mut scratch = vec![0u8; 16 * 1024];
+        let mut keys = [dana_key(&cert)];
+        let mut dec = EnvelopedDataDecoder::<_, _, Vec<u8>>::new(
+            Vec::new(),
+            &mut keys,
+            getrandom::SysRng,
+            &mut scratch,
+            DecryptOptions::default(),
+        );
+        dec.write(&msg).unwrap();
+        assert_eq!(dec.finish().unwrap().0, b"to Dana, with HKDF");
+    }
+}

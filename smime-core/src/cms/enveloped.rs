@@ -267,7 +267,7 @@ fn prepare<'a>(r: &Recipient<'a>, policy: &Policy, cek_len: usize) -> Result<Pre
 
 /// [`prepare`] for an ECDH recipient: AES wrap of the CEK's size (AES-128
 /// wrap for 16-byte keys, AES-256 wrap otherwise), the X9.63 KDF with
-/// SHA-256 (P-256, X25519) or SHA-384 (P-384).
+/// SHA-256 (P-256) or SHA-384 (P-384), HKDF-SHA-256 for X25519 (RFC 8418).
 fn prepare_kari<'a>(r: &Recipient<'a>, policy: &Policy, cek_len: usize) -> Result<Prepared<'a>> {
     use crate::error::KeyUsageError;
     let wrap = if cek_len == 16 { KeyWrapAlg::Aes128 } else { KeyWrapAlg::Aes256 };
@@ -285,6 +285,8 @@ fn prepare_kari<'a>(r: &Recipient<'a>, policy: &Policy, cek_len: usize) -> Resul
     }
     let kdf = match curve {
         AgreementCurve::P384 => KdfAlg::X963(KdfHash::Sha384),
+        // RFC 8418 §2 and RFC 8551 §2.7: X25519 with HKDF-SHA-256.
+        AgreementCurve::X25519 => KdfAlg::Hkdf(KdfHash::Sha256),
         _ => KdfAlg::X963(KdfHash::Sha256),
     };
     let (len, _) = kari::kari_len(&r.cert, wrap, kdf, cek_len)?;
