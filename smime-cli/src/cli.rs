@@ -170,9 +170,11 @@ pub struct EncryptArgs {
     /// The certificate store for `--to` (see `smime certs harvest`).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
-    /// Content-encryption cipher.
-    #[arg(long, value_enum, default_value = "aes256-cbc")]
-    pub cipher: CipherArg,
+    /// Content-encryption cipher. Default: aes256-gcm when every recipient
+    /// is given by --to and announced AES-GCM (SMIMECapabilities of a signed
+    /// mail harvested into the store), else aes256-cbc.
+    #[arg(long, value_enum)]
+    pub cipher: Option<CipherArg>,
     /// Wrap the content key with RSA-OAEP (SHA-256 unless --oaep-hash says
     /// otherwise) instead of PKCS#1 v1.5.
     #[arg(long)]

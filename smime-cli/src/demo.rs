@@ -118,8 +118,8 @@ fn body_of(mail: &[u8]) -> String {
         .contains("content-transfer-encoding: base64")
     {
         let clean: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let decoded = <base64ct::Base64 as base64ct::Encoding>::decode_vec(&clean)
-            .unwrap_or_default();
+        let decoded =
+            <base64ct::Base64 as base64ct::Encoding>::decode_vec(&clean).unwrap_or_default();
         String::from_utf8_lossy(&decoded).replace("\r\n", "\n")
     } else {
         body.to_owned()
@@ -206,6 +206,15 @@ pub fn run_to_string(message: &[u8]) -> Result<String> {
             c.subject()
         );
     }
+    for (cert, caps) in &h.capabilities {
+        store.set_capabilities(cert, caps)?;
+        if smime_core::cms::capabilities::all_announce_aead(&[caps]) {
+            let _ = writeln!(
+                r,
+                "   Alice's mail announced AES-GCM (SMIMECapabilities): mail to her is encrypted with AES-256-GCM"
+            );
+        }
+    }
 
     // 3. Bob signs a reply and encrypts it to Alice, found by address.
     let reply_text = format!("Thanks, Alice. Got your certificate.\r\n> {text}");
@@ -227,7 +236,7 @@ pub fn run_to_string(message: &[u8]) -> Result<String> {
         recipients: Vec::new(),
         to: vec!["alice@example.org".to_owned()],
         store: Some(f("bob-store")),
-        cipher: CipherArg::Aes256Cbc,
+        cipher: None,
         oaep: false,
         oaep_hash: None,
         keyid: false,

@@ -117,7 +117,22 @@ pub fn run(args: &EncryptArgs) -> Result<()> {
     };
     let recipients = recipients(&certs, &rargs)?;
 
-    let cipher: ContentCipher = args.cipher.into();
+    let cipher: ContentCipher = match args.cipher {
+        Some(c) => c.into(),
+        None => {
+            // What each recipient announced: nothing is known of those
+            // given as certificate files.
+            let mut caps: Vec<Vec<u8>> = vec![Vec::new(); args.recipients.len()];
+            if let Some(dir) = &args.store {
+                let store = crate::store::Store::open(dir)?;
+                for addr in &args.to {
+                    caps.push(store.capabilities(addr)?.unwrap_or_default());
+                }
+            }
+            let caps: Vec<&[u8]> = caps.iter().map(Vec::as_slice).collect();
+            smime_core::cms::capabilities::choose_cipher(&caps, ContentCipher::Aes256Cbc)
+        }
+    };
     let (mut options, mut policy) = options_for(cipher);
     policy.require_key_encipherment = !args.allow_any_key_usage;
     options.policy = policy;

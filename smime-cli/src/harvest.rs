@@ -32,6 +32,8 @@ pub struct Harvest {
     pub signers: Vec<Vec<u8>>,
     /// The certificates named by the signers' encryption key preference.
     pub preferred: Vec<Vec<u8>>,
+    /// Each signer's certificate with the SMIMECapabilities it announced.
+    pub capabilities: Vec<(Vec<u8>, Vec<u8>)>,
     /// Whether every signature verifies.
     pub valid: bool,
     /// The address in the mail's From field.
@@ -48,6 +50,10 @@ impl Harvest {
             if let Some(c) = &s.signer_cert {
                 push_once(&mut self.certificates, c.der());
                 push_once(&mut self.signers, c.der());
+                if let Some(caps) = s.smime_capabilities {
+                    self.capabilities.retain(|(d, _)| d != c.der());
+                    self.capabilities.push((c.der().to_vec(), caps.to_vec()));
+                }
             }
             if let Some(p) = s
                 .encryption_key_preference
@@ -178,6 +184,20 @@ pub fn run(a: &CertsHarvestArgs) -> Result<()> {
         store.set_preferred(der)?;
         let c = CertificateRef::from_der(der)?;
         println!("preferred for encryption: {}", c.subject());
+    }
+    for (cert, caps) in &h.capabilities {
+        store.set_capabilities(cert, caps)?;
+        let c = CertificateRef::from_der(cert)?;
+        let aead = smime_core::cms::capabilities::all_announce_aead(&[caps]);
+        println!(
+            "capabilities of {}: {}",
+            c.subject(),
+            if aead {
+                "AuthEnvelopedData (AES-GCM): `smime encrypt --to` uses AES-256-GCM"
+            } else {
+                "no AES-GCM announced: `smime encrypt --to` uses AES-256-CBC"
+            }
+        );
     }
     if let Some(from) = &h.from {
         let matches = h.signers.iter().any(|d| {

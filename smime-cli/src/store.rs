@@ -29,6 +29,8 @@ use crate::error::{Context, Error, Result};
 const CA_DIR: &str = "ca";
 /// The file naming the preferred certificate of an address.
 const PREFERRED: &str = "preferred";
+/// The file holding the SMIMECapabilities an address announced (DER).
+const CAPABILITIES: &str = "capabilities";
 /// rsaEncryption (1.2.840.113549.1.1.1), OID content octets.
 const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 /// id-kp-emailProtection (1.3.6.1.5.5.7.3.4), OID content octets.
@@ -140,6 +142,41 @@ impl Store {
                 .with_context(|| format!("writing '{}'", path.display()))?;
         }
         Ok(())
+    }
+
+    /// Records what the owner of `cert` (a certificate DER, which is also
+    /// added) announced in a signed mail: the DER of its SMIMECapabilities
+    /// (RFC 8551 §2.5.2), for each of the certificate's addresses. The
+    /// latest announcement replaces an earlier one.
+    pub fn set_capabilities(&self, cert: &[u8], capabilities: &[u8]) -> Result<()> {
+        let added = self.add(cert)?;
+        for a in &added.addresses {
+            let dir = self.dir.join(a);
+            let path = dir.join(CAPABILITIES);
+            let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+                .with_context(|| format!("cannot create a file in '{}'", dir.display()))?;
+            tmp.write_all(capabilities)
+                .and_then(|()| tmp.as_file().sync_all())
+                .with_context(|| format!("writing '{}'", path.display()))?;
+            tmp.persist(&path)
+                .map_err(|e| e.error)
+                .with_context(|| format!("writing '{}'", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The SMIMECapabilities an address announced (see
+    /// [`set_capabilities`](Self::set_capabilities)), if any.
+    pub fn capabilities(&self, address: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.dir.join(lookup_address(address)?).join(CAPABILITIES);
+        match std::fs::read(&path) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::msg(format_args!(
+                "cannot read '{}': {e}",
+                path.display()
+            ))),
+        }
     }
 
     /// All certificates stored for an address (case-insensitive), DER, in

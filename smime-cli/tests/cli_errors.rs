@@ -323,7 +323,9 @@ fn demo_runs_and_says_ok() {
     for step in [
         "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";",
         "added alice@example.org",
-        "smime-type=enveloped-data",
+        // Alice's mail announced AES-GCM: Bob's reply is AuthEnvelopedData.
+        "announced AES-GCM",
+        "smime-type=authEnveloped-data",
         "$ smime decrypt",
         "> Thanks, Alice.",
     ] {

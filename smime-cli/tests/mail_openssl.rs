@@ -790,8 +790,67 @@ fn harvested_certificate_encrypts_for_openssl() {
         b"",
     );
     let enc = std::fs::read(&out).unwrap();
-    let dec = openssl_decrypt(&enc, a);
+    // Alice's mail (signed by smime) announced AES-GCM in its
+    // SMIMECapabilities: the reply is AuthEnvelopedData, which `openssl cms`
+    // reads (`openssl smime`, PKCS#7 only, does not).
+    assert!(
+        find(&enc, b"smime-type=authEnveloped-data").is_some(),
+        "{}",
+        String::from_utf8_lossy(&enc[..200.min(enc.len())])
+    );
+    let dec = run_ok(
+        openssl().args(["cms", "-decrypt", "-inkey", a.key(), "-recip", a.cert()]),
+        &enc,
+    );
     assert_eq!(dec, NESTED_TEXT);
+    // Asked for explicitly, the cipher is the caller's: AES-256-CBC, which
+    // `openssl smime` reads too.
+    run_ok(
+        smime()
+            .args(["encrypt", "--to", "alice@example.com", "--store", p(&store)])
+            .args(["--cipher", "aes256-cbc", "--in", p(&msg), "--out", p(&out)]),
+        b"",
+    );
+    let enc = std::fs::read(&out).unwrap();
+    assert!(find(&enc, b"smime-type=enveloped-data").is_some());
+    assert_eq!(openssl_decrypt(&enc, a), NESTED_TEXT);
+}
+
+#[test]
+fn openssl_capabilities_keep_cbc() {
+    // OpenSSL announces AES-CBC, 3DES, RC2 and DES: no AES-GCM, so mail to
+    // a harvested OpenSSL user stays EnvelopedData with AES-256-CBC.
+    let dir = tmp();
+    let a = &pki().alice;
+    let signed = openssl_mail(
+        &["smime", "-sign", "-signer", a.cert(), "-inkey", a.key()],
+        &[],
+        OSSL_ENTITY,
+    );
+    let signed_file = write(dir.path(), "from-openssl.eml", &signed);
+    let store = dir.path().join("store");
+    let out = run_ok(
+        smime()
+            .args(["certs", "harvest", p(&signed_file)])
+            .args(["--store", p(&store)]),
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&out).contains("no AES-GCM announced"));
+    let msg = write(
+        dir.path(),
+        "reply.eml",
+        &mail("bob@example.com", NESTED_TEXT),
+    );
+    let out = dir.path().join("reply-enc.eml");
+    run_ok(
+        smime()
+            .args(["encrypt", "--to", "alice@example.com", "--store", p(&store)])
+            .args(["--in", p(&msg), "--out", p(&out)]),
+        b"",
+    );
+    let enc = std::fs::read(&out).unwrap();
+    assert!(find(&enc, b"smime-type=enveloped-data").is_some());
+    assert_eq!(openssl_decrypt(&enc, a), NESTED_TEXT);
 }
 
 #[test]
