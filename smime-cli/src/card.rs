@@ -491,6 +491,112 @@ impl KeyTransDecrypter for OpenCard {
     }
 }
 
+/// Runs `smime cards`: every reader, whether it holds a card, and for a
+/// card its profile, its certificates and PIN tries (asked without using
+/// one), with the `card:` key name that selects it.
+pub fn list(args: &crate::cli::CardsArgs) -> Result<()> {
+    use std::fmt::Write as _;
+    let readers =
+        smime_pcsc::pcsc::list_readers().map_err(|e| Error::msg(format_args!("card: {e}")))?;
+    let mut out = String::new();
+    if readers.is_empty() {
+        out.push_str("no smart-card reader\n");
+    }
+    for r in readers.iter().filter(|r| r.name.contains(&args.reader)) {
+        let _ = writeln!(out, "Reader: {}", r.name);
+        if !r.card_present {
+            let _ = writeln!(out, "  no card");
+            continue;
+        }
+        let mut spec = CardSpec::parse(&format!("card:profile={}", args.profile))?;
+        if let Some(aid) = &args.aid {
+            spec.aid = Some(hex("aid", aid)?);
+        }
+        let mut reader = match Reader::connect_exact(&r.name) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = writeln!(out, "  {e}");
+                continue;
+            }
+        };
+        let pad = reader.features().verify_pin_direct.is_some();
+        let (mut card, profile) =
+            match connect(&mut reader, &spec, spec.profile.unwrap_or(Profile::Auto)) {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = writeln!(out, "  {e}");
+                    continue;
+                }
+            };
+        let pname = match profile {
+            Profile::OpenPgp => "openpgp",
+            _ => "iso7816",
+        };
+        let _ = writeln!(
+            out,
+            "  Profile: {pname}{}",
+            if pad {
+                " (the reader has a PIN pad)"
+            } else {
+                ""
+            }
+        );
+        for role in [KeyRole::Signature, KeyRole::Decryption] {
+            let what = match role {
+                KeyRole::Signature => "Signature key",
+                KeyRole::Decryption => "Decryption key",
+            };
+            let _ = card.select();
+            let mut buf = vec![0u8; smime_pcsc::card::MAX_CERTIFICATE];
+            match card.read_certificate(role, &mut buf) {
+                Ok(n) => match CertificateRef::from_der(&buf[..n]) {
+                    Ok(c) => {
+                        let _ = writeln!(out, "  {what}: {}", c.subject());
+                        let _ = writeln!(
+                            out,
+                            "    SHA-256 {}",
+                            crate::describe::colon_hex(&c.fingerprint_sha256())
+                        );
+                    }
+                    Err(_) => {
+                        let _ =
+                            writeln!(out, "  {what}: the certificate on the card does not parse");
+                    }
+                },
+                Err(e) => {
+                    let _ = writeln!(out, "  {what}: no certificate ({e})");
+                    continue;
+                }
+            }
+            let tries = match card.pin_status(role) {
+                Ok(PinStatus::TriesLeft(n)) => format!("{n} tries left"),
+                Ok(PinStatus::Blocked) => "BLOCKED".to_string(),
+                Ok(PinStatus::Verified) => "verified".to_string(),
+                Ok(PinStatus::Unknown) => "tries left not told".to_string(),
+                Err(e) => e.to_string(),
+            };
+            let _ = writeln!(out, "    PIN: {tries}");
+        }
+        let aid = spec
+            .aid
+            .as_deref()
+            .map(|a| {
+                format!(
+                    ";aid={}",
+                    a.iter().map(|b| format!("{b:02X}")).collect::<String>()
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  Use: --key 'card:reader={};profile={pname}{aid}'",
+            r.name
+        );
+    }
+    print!("{out}");
+    Ok(())
+}
+
 /// A card's decryption key shared by the envelope levels of one command
 /// (one connection and one transaction per card).
 #[derive(Clone, Debug)]

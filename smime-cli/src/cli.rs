@@ -36,6 +36,10 @@ pub enum Command {
     /// List the slots, tokens, keys and certificates of a PKCS#11 module,
     /// each with the `pkcs11:` URI that names it.
     Tokens(TokensArgs),
+    /// List the smart-card readers and the cards in them: profile, the
+    /// signature and decryption certificates, PIN tries left, and the
+    /// `card:` key name that uses each.
+    Cards(CardsArgs),
     /// Import and back up private keys: a PKCS#12 file (.p12/.pfx) onto a
     /// token or into a key directory, and a key back into PKCS#12.
     #[command(subcommand)]
@@ -571,6 +575,21 @@ pub struct TokensArgs {
     /// Read the PIN from this file (first line).
     #[arg(long, value_name = "FILE", conflicts_with = "pin")]
     pub pin_source: Option<PathBuf>,
+}
+
+/// `smime cards`.
+#[derive(Debug, Args)]
+pub struct CardsArgs {
+    /// Only readers whose name contains this.
+    #[arg(long, value_name = "SUBSTR", default_value = "")]
+    pub reader: String,
+    /// The card's profile (auto: the OpenPGP application when present, else
+    /// ISO 7816-8).
+    #[arg(long, value_name = "PROFILE", default_value = "auto")]
+    pub profile: String,
+    /// The ISO 7816-8 application to select (hex).
+    #[arg(long, value_name = "HEX")]
+    pub aid: Option<String>,
 }
 
 /// `smime demo`.

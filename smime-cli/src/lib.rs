@@ -54,6 +54,7 @@ pub fn run(cli: &cli::Cli) -> Result<()> {
         cli::Command::Certs(c) => certs::run(c),
         cli::Command::Demo(a) => demo::run(a),
         cli::Command::Tokens(a) => tokens::run(a),
+        cli::Command::Cards(a) => card::list(a),
         cli::Command::Keys(c) => p12::run(c),
     }
 }

@@ -231,3 +231,46 @@ fn wrong_pin_fails_once_and_blocked_pin_is_not_asked() {
     assert_eq!((o.verifies, o.signatures, o.tries_left), (2, 0, 0));
     plugged.remove();
 }
+
+#[test]
+fn cards_lists_readers_certificates_and_tries() {
+    if !pcscd_ready("cards_lists_readers_certificates_and_tries") {
+        return;
+    }
+    let _lock = lock_vpcd();
+    let m = keys();
+    let mut cfg = CardConfig::new(Profile::OpenPgp, m.slot("rsa2048"));
+    cfg.decrypt = Some(m.slot("ec256"));
+    let plugged = Plugged::insert(VirtualCard::new(cfg));
+    let out = run_ok(smime().args(["cards", "--reader", "Virtual"]), b"");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    for want in [
+        "Reader: Virtual PCD 00 00",
+        "Profile: openpgp",
+        "Signature key: ",
+        "Card Holder rsa2048",
+        "Decryption key: ",
+        "Card Holder ec256",
+        "PIN: 3 tries left",
+        "Use: --key 'card:reader=Virtual PCD 00 00;profile=openpgp'",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    // Listing uses no PIN try.
+    assert_eq!(plugged.observed.lock().unwrap().verifies, 0);
+    plugged.remove();
+
+    // An ISO card: its application named with --aid.
+    let cfg = CardConfig::new(Profile::Iso7816, m.slot("rsa2048"));
+    let aid = hex(&cfg.aid);
+    let plugged = Plugged::insert(VirtualCard::new(cfg));
+    let out = run_ok(
+        smime().args(["cards", "--profile", "iso7816", "--aid", &aid]),
+        b"",
+    );
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(text.contains("Profile: iso7816"), "{text}");
+    assert!(text.contains("Card Holder rsa2048"), "{text}");
+    assert!(text.contains(&format!(";aid={aid}'")), "{text}");
+    plugged.remove();
+}
