@@ -1030,6 +1030,64 @@ mod tests {
         assert!(pin_status_from(StatusWord(0x6A82)).is_err());
     }
 
+    /// A reader with a PIN pad that answers with the status words given.
+    struct PinPad {
+        answers: [[u8; 2]; 3],
+        at: usize,
+        seen: Option<PinPadRequest>,
+    }
+
+    impl Transport for PinPad {
+        fn transmit(&mut self, _: &[u8], _: &mut [u8]) -> Result<usize, crate::TransportError> {
+            Err(crate::TransportError::Unsupported)
+        }
+        fn limits(&self) -> crate::Limits {
+            crate::Limits::SHORT
+        }
+        fn reset(&mut self, _: &mut [u8]) -> Result<usize, crate::TransportError> {
+            Ok(0)
+        }
+        fn has_pin_pad(&self) -> bool {
+            true
+        }
+        fn verify_pin_pad(
+            &mut self,
+            request: &PinPadRequest,
+            response: &mut [u8],
+        ) -> Result<usize, crate::TransportError> {
+            self.seen = Some(*request);
+            let a = self.answers.get(self.at).ok_or(crate::TransportError::Io)?;
+            self.at += 1;
+            response[..2].copy_from_slice(a);
+            Ok(2)
+        }
+    }
+
+    #[test]
+    fn pin_pad_entry_maps_the_cards_answer() {
+        let pad = PinPad { answers: [[0x90, 0x00], [0x63, 0xC1], [0x69, 0x83]], at: 0, seen: None };
+        let config = Iso7816Config {
+            pin_ref: 0x01,
+            pin_format: PinFormat::Iso9564Format2,
+            ..Iso7816Config::default()
+        };
+        let mut card = Iso7816Card::new(pad, config);
+        assert!(card.has_pin_pad());
+        assert_eq!(card.verify_pin_pad(KeyRole::Signature), Ok(()));
+        let e = card.verify_pin_pad(KeyRole::Signature).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PinIncorrect { tries_left: 1 });
+        let e = card.verify_pin_pad(KeyRole::Signature).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PinBlocked);
+        let seen = card.channel().transport().seen.unwrap();
+        assert_eq!(seen.header, [0x00, 0x20, 0x00, 0x01]);
+        assert_eq!(seen.format, PinFormat::Iso9564Format2);
+        // OpenPGP: PW1 81 for signing, 82 for decryption.
+        let pad = PinPad { answers: [[0x90, 0x00]; 3], at: 0, seen: None };
+        let mut card = OpenPgpCard::new(pad);
+        card.verify_pin_pad(KeyRole::Decryption).unwrap();
+        assert_eq!(card.channel().transport().seen.unwrap().header, [0x00, 0x20, 0x00, 0x82]);
+    }
+
     #[test]
     fn der_lengths() {
         assert_eq!(der_len(&[0x30, 0x82, 0x01, 0x00]), Some(260));
