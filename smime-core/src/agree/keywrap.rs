@@ -9,6 +9,8 @@ use aes::{Aes128, Aes192, Aes256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+#[cfg(feature = "des")]
+use crate::cipher::tdes::TdesEde3;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The default initial value of RFC 3394 §2.2.3.1.
@@ -145,17 +147,17 @@ const TDES_IV2: [u8; 8] = [0x4A, 0xDD, 0xA2, 0x2C, 0x79, 0xE8, 0x21, 0x05];
 pub const TDES_WRAPPED_LEN: usize = 40;
 
 #[cfg(feature = "des")]
-fn tdes(kek: &[u8]) -> Result<des::TdesEde3> {
+fn tdes(kek: &[u8]) -> Result<TdesEde3> {
     if kek.len() != 24 {
         return Err(Error::new(ErrorKind::InvalidKey));
     }
-    des::TdesEde3::new_from_slice(kek).map_err(|_| Error::new(ErrorKind::InvalidKey))
+    TdesEde3::new_from_slice(kek).map_err(|_| Error::new(ErrorKind::InvalidKey))
 }
 
 #[cfg(feature = "des")]
-fn cbc_encrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
+fn cbc_encrypt_in_place(c: &TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
     let mut prev = *iv;
-    let mut b = Block::<des::TdesEde3>::default();
+    let mut b = Block::<TdesEde3>::default();
     for chunk in buf.chunks_exact_mut(8) {
         for ((x, p), d) in b.iter_mut().zip(prev.iter()).zip(chunk.iter()) {
             *x = p ^ d;
@@ -168,9 +170,9 @@ fn cbc_encrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
 }
 
 #[cfg(feature = "des")]
-fn cbc_decrypt_in_place(c: &des::TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
+fn cbc_decrypt_in_place(c: &TdesEde3, iv: &[u8; 8], buf: &mut [u8]) {
     let mut prev = *iv;
-    let mut b = Block::<des::TdesEde3>::default();
+    let mut b = Block::<TdesEde3>::default();
     for chunk in buf.chunks_exact_mut(8) {
         b.copy_from_slice(chunk);
         let mut this = [0u8; 8];

@@ -21,7 +21,8 @@
 //!   check CBC is malleable all the same: see RFC 8551 §6 and EFAIL; callers
 //!   must not act on decrypted content whose signature they have not checked.
 //! - **Secrets are zeroized** on drop: the key schedule (through the `zeroize`
-//!   feature of `aes` and `des`), the chaining block and the pending block.
+//!   feature of `aes`; the triple-DES one by this crate's own DES), the
+//!   chaining block and the pending block.
 //!
 //! # Speed
 //!
@@ -34,6 +35,8 @@
 
 use core::fmt;
 
+#[cfg(feature = "des")]
+use super::tdes::TdesEde3;
 use aes::cipher::{
     Block, BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncBackend,
     BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, InOutBuf, KeyInit, ParBlocksSizeUser,
@@ -41,8 +44,6 @@ use aes::cipher::{
     typenum::Unsigned,
 };
 use aes::{Aes128Dec, Aes128Enc, Aes192Dec, Aes192Enc, Aes256Dec, Aes256Enc};
-#[cfg(feature = "des")]
-use des::TdesEde3;
 use subtle::{ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -266,7 +267,7 @@ impl fmt::Debug for CbcDecryptor {
 }
 
 // Every part of the state zeroizes itself on drop: the cipher types through
-// the `zeroize` feature of `aes` and `des`, the buffers in `EncState::drop` and
+// the `zeroize` feature of `aes` and in `tdes`, the buffers in `EncState::drop` and
 // `DecState::drop`.
 impl ZeroizeOnDrop for CbcEncryptor {}
 impl ZeroizeOnDrop for CbcDecryptor {}

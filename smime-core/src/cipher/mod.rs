@@ -7,6 +7,8 @@
 //! - [`aead`]: streaming AES-GCM and ChaCha20-Poly1305 for AuthEnvelopedData
 //!   (RFC 5083, 5084, 8103); unauthenticated until `finish`.
 //! - [`Policy`]: what the caller allows to be produced and accepted.
+//! - Triple DES (feature `des`): the crate's own allocation-free, table-based
+//!   DES-EDE3 (`cipher/tdes.rs`), used by [`cbc`] and the 3DES key wrap.
 //!
 //! Weak ciphers (RC2 at any key size, single DES) are recognised by OID only
 //! so they can be refused with a clear error; they are not implemented.
@@ -17,6 +19,8 @@ pub mod aead;
 #[path = "aead_off.rs"]
 pub mod aead;
 pub mod cbc;
+#[cfg(feature = "des")]
+pub(crate) mod tdes;
 
 pub use aead::{AeadDecryptor, AeadEncryptor};
 pub use cbc::{CbcDecryptor, CbcEncryptor};
