@@ -461,28 +461,21 @@ impl<T: Transport> Channel<T> {
         let ne = if cmd.ne == 0 { 0 } else { cmd.ne.min(room).max(1) };
         let single = Command { ne, ..*cmd };
 
-        let fits = |ext: bool| {
-            single.encoded_len(ext).is_some_and(|n| n <= limits.max_command && n <= MAX_COMMAND)
-        };
-        let (mut n, mut sw) = if fits(false) {
-            let len = single.encode(false, &mut self.cmd)?;
-            self.exchange(len, out, context)?
-        } else if self.extended && fits(true) {
-            let len = single.encode(true, &mut self.cmd)?;
-            self.exchange(len, out, context)?
-        } else {
-            self.chain(&single, out, context)?
-        };
+        let (mut n, mut sw) = self.dispatch(&single, out, context)?;
 
-        // 6Cxx: the card wants Le = xx; send again, once.
+        // 6Cxx: the card wants Le = xx; send the same command again, once,
+        // the same way (a chained command as a chain again).
         if sw.sw1() == 0x6C && cmd.ne > 0 {
             let want = if sw.sw2() == 0 { 256 } else { usize::from(sw.sw2()) };
             if want > out.len() {
                 return Err(Error::new(ErrorKind::ResponseTooLong, context));
             }
             let again = Command { ne: want, ..single };
-            let len = again.encode(false, &mut self.cmd)?;
-            (n, sw) = self.exchange(len, out, context)?;
+            (n, sw) = self.dispatch(&again, out, context)?;
+            if sw.sw1() == 0x6C {
+                // A second wrong-length answer: the card contradicts itself.
+                return Err(Error::new(ErrorKind::Malformed, context));
+            }
         }
 
         // 61xx: more data waits; collect it with GET RESPONSE. Bounded by
@@ -495,6 +488,9 @@ impl<T: Transport> Channel<T> {
             }
             let avail = if sw.sw2() == 0 { 256 } else { usize::from(sw.sw2()) };
             let get = Command::new(cmd.cla & 0x03, 0xC0, 0, 0).with_ne(avail.min(left).min(256));
+            if limits.max_command < 5 {
+                return Err(Error::new(ErrorKind::CommandTooLong, context));
+            }
             let len = get.encode(false, &mut self.cmd)?;
             let (m, s) = self.exchange(len, &mut out[total..], context)?;
             if m == 0 && s.sw1() == 0x61 {
@@ -504,6 +500,29 @@ impl<T: Transport> Channel<T> {
             sw = s;
         }
         Ok((total, sw))
+    }
+
+    /// Sends `cmd` as one short APDU when it fits, else as one extended
+    /// APDU when those are on, else as a chain of short APDUs.
+    fn dispatch(
+        &mut self,
+        cmd: &Command<'_>,
+        out: &mut [u8],
+        context: &'static str,
+    ) -> Result<(usize, StatusWord), Error> {
+        let limits = self.transport.limits();
+        let fits = |ext: bool| {
+            cmd.encoded_len(ext).is_some_and(|n| n <= limits.max_command && n <= MAX_COMMAND)
+        };
+        if fits(false) {
+            let len = cmd.encode(false, &mut self.cmd)?;
+            self.exchange(len, out, context)
+        } else if self.extended && fits(true) {
+            let len = cmd.encode(true, &mut self.cmd)?;
+            self.exchange(len, out, context)
+        } else {
+            self.chain(cmd, out, context)
+        }
     }
 
     /// Sends `self.cmd[..len]`; the response data goes to the start of
@@ -722,6 +741,33 @@ mod tests {
         let mut small = [0u8; 4];
         let e = ch.send(&Command::new(0, 0xCA, 0, 0x65).with_ne(256), &mut small, "t").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ResponseTooLong);
+    }
+
+    #[test]
+    fn wrong_le_after_a_chain_resends_the_chain() {
+        let data = [0x55u8; 300];
+        let mut first = [0u8; 260];
+        first[..5].copy_from_slice(&[0x10, 0x2A, 0x9E, 0x9A, 255]);
+        first[5..].fill(0x55);
+        let mut last = [0u8; 51];
+        last[..5].copy_from_slice(&[0x00, 0x2A, 0x9E, 0x9A, 45]);
+        last[5..50].fill(0x55);
+        last[50] = 0;
+        let mut last2 = last;
+        last2[50] = 3;
+        let steps: &[(&[u8], &[u8])] = &[
+            (&first, &[0x90, 0]),
+            (&last, &[0x6C, 0x03]),
+            (&first, &[0x90, 0]),
+            (&last2, &[7, 8, 9, 0x90, 0]),
+        ];
+        let mut ch = Channel::new(Script { steps, at: 0, limits: Limits::SHORT });
+        let mut out = [0u8; 512];
+        let n = ch
+            .send(&Command::new(0, 0x2A, 0x9E, 0x9A).with_data(&data).with_ne(256), &mut out, "t")
+            .unwrap();
+        assert_eq!(&out[..n], &[7, 8, 9]);
+        assert_eq!(ch.transport().at, 4);
     }
 
     #[test]

@@ -924,6 +924,10 @@ impl<C: SignatureCard> Signer for CardKey<C> {
                 let n = digest_info(h, tbs.digest, &mut di)
                     .map_err(|_| Error::new(ErrorKind::WrongLength, CTX))?;
                 let n = self.authorised(|card| card.sign(&di[..n], out))?;
+                // An RSA signature is exactly as long as the modulus.
+                if n != self.kind.max_signature_len() {
+                    return Err(Error::new(ErrorKind::Malformed, CTX));
+                }
                 Ok(n)
             }
             SignatureAlgorithm::Ecdsa(h) => {
@@ -932,6 +936,14 @@ impl<C: SignatureCard> Signer for CardKey<C> {
                 }
                 let mut rs = [0u8; 132];
                 let n = self.authorised(|card| card.sign(tbs.digest, &mut rs))?;
+                // r‖s: two field elements.
+                let field = match self.kind {
+                    KeyKind::Ec(AgreementCurve::P384) => 48,
+                    _ => 32,
+                };
+                if n != 2 * field {
+                    return Err(Error::new(ErrorKind::Malformed, CTX));
+                }
                 ecdsa_raw_to_der(&rs[..n], out).map_err(|_| Error::new(ErrorKind::Malformed, CTX))
             }
             _ => Err(Error::new(ErrorKind::Unsupported, CTX)),
