@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 rm -rf "$S"
 for t in ber_tokenizer enveloped_decoder signature signed_decoder crl_path mime_message \
          apdu_response t1_block cert_view roundtrip_enveloped roundtrip_auth_enveloped \
-         roundtrip_signed roundtrip_mime differential_openssl; do
+         roundtrip_signed roundtrip_mime differential_openssl pkcs11_uri; do
   mkdir -p "$S/$t"
 done
 printf 'Content-Type: text/plain\r\n\r\nHello from the fuzz seeds.\r\nSecond line.\r\n' > "$tmp/msg.txt"
@@ -156,6 +156,22 @@ printf '\xa0\x00\x03\x60\x60\x60\x60\x60\x60\x60\x60\x60\x60\x60\x60\x60\x60\x60
 printf '\x00\x00\x01\x00\x04\x00\x02\x04\x90\x00' > "$S/t1_block/se05x-9000"
 printf '\x02\x00\x01\x00\x04\x00\x02\x04\x90\x00' > "$S/t1_block/iso-9000"
 printf '\x01\x00\x02\x00\x03\x04\xc3\x00\x04\x00\x04\x00\x02\x04\x90\x00' > "$S/t1_block/gp-wtx"
+
+# --- pkcs11_uri: RFC 7512's examples and the forms the CLI and SoftHSM use.
+n=0
+for u in \
+  'pkcs11:token=The%20Software%20PKCS%2311%20Softtoken;object=my%20key;type=private' \
+  'pkcs11:id=%01%02?pin-value=1234&module-path=/usr/lib/x.so' \
+  'pkcs11:token=Software%20PKCS%2311%20softtoken;manufacturer=Snake%20Oil,%20Inc.?pin-source=file:/etc/token' \
+  'pkcs11:slot-id=3;serial=DECC0401648;x-vendor=1?foo=bar' \
+  'pkcs11:object=a%3bb;id=A' \
+  'pkcs11:model=SoftHSM%20v2;library-manufacturer=SoftHSM;library-version=2.6;slot-description=x;slot-manufacturer=y;type=cert' \
+  'pkcs11:token=smime;object=sign;type=private?pin-value=123456&module-name=softhsm2&module-path=%2Fusr%2Flib%2Fsofthsm%2Flibsofthsm2.so' \
+  'PKCS11:type=secret-key;type=data' \
+  'pkcs11:token=%C3%BC%E2%82%AC?pin-source=env:PIN&pin-value='; do
+  n=$((n + 1))
+  printf '%s' "$u" > "$S/pkcs11_uri/uri-$n"
+done
 
 # --- Round trips: small control headers and contents.
 for t in roundtrip_enveloped roundtrip_auth_enveloped roundtrip_signed roundtrip_mime; do

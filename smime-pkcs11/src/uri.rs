@@ -248,6 +248,74 @@ pub(crate) fn encode(v: &[u8]) -> String {
     s
 }
 
+/// Percent-encodes a query attribute value (RFC 7512 `pk11-qchar`: `&` and
+/// `=` escaped, `/` and `?` kept).
+fn encode_query(v: &[u8]) -> String {
+    let mut s = String::with_capacity(v.len());
+    for &b in v {
+        if b.is_ascii_alphanumeric() || b"-._~:[]@!$'()*+,;/?|".contains(&b) {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+impl fmt::Display for Pkcs11Uri {
+    /// The URI in one canonical form: path attributes in the order token,
+    /// manufacturer, model, serial, slot-id, object, id, type; then the query
+    /// attributes module-name, module-path, pin-source. `pin-value` is never
+    /// written (URIs end up in logs and error messages), and the attributes
+    /// the parser ignores (`library-*`, `slot-*`, `x-*`, unknown query
+    /// attributes) are not kept. Parsing the result gives the same URI
+    /// without its PIN.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("pkcs11:")?;
+        let mut sep = "";
+        let mut path = |f: &mut fmt::Formatter<'_>, name: &str, v: &str| {
+            let r = write!(f, "{sep}{name}={v}");
+            sep = ";";
+            r
+        };
+        for (name, v) in [
+            ("token", &self.token),
+            ("manufacturer", &self.manufacturer),
+            ("model", &self.model),
+            ("serial", &self.serial),
+        ] {
+            if let Some(v) = v {
+                path(f, name, &encode(v.as_bytes()))?;
+            }
+        }
+        if let Some(n) = self.slot_id {
+            path(f, "slot-id", &n.to_string())?;
+        }
+        if let Some(v) = &self.object {
+            path(f, "object", &encode(v.as_bytes()))?;
+        }
+        if let Some(v) = &self.id {
+            path(f, "id", &encode_all(v))?;
+        }
+        if let Some(t) = self.object_type {
+            path(f, "type", t.as_str())?;
+        }
+        let mut sep = "?";
+        let module_path = self.module_path.as_ref().map(|p| p.to_string_lossy());
+        for (name, v) in [
+            ("module-name", self.module_name.as_deref()),
+            ("module-path", module_path.as_deref()),
+            ("pin-source", self.pin_source.as_deref()),
+        ] {
+            if let Some(v) = v {
+                write!(f, "{sep}{name}={}", encode_query(v.as_bytes()))?;
+                sep = "&";
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Percent-encodes every byte (for `id=`).
 pub(crate) fn encode_all(v: &[u8]) -> String {
     v.iter().map(|b| format!("%{b:02X}")).collect()
@@ -332,5 +400,28 @@ mod tests {
         let u = Pkcs11Uri::parse(&s).unwrap();
         assert_eq!(u.object.as_deref(), Some(label));
         assert_eq!(u.id.as_deref(), Some(&[0u8, 0xff][..]));
+    }
+
+    #[test]
+    fn display_is_canonical_and_parses_back() {
+        let s = "pkcs11:type=private;id=%01%ab;object=sign%3bkey%20%C3%BC;x-v=1;slot-id=07;\
+                 token=A%26B?pin-value=1234&module-path=/usr/lib/a%26b%3d.so&foo=bar&\
+                 pin-source=file:/run/pin?x&module-name=softhsm";
+        let u = Pkcs11Uri::parse(s).unwrap();
+        let shown = u.to_string();
+        assert_eq!(
+            shown,
+            "pkcs11:token=A&B;slot-id=7;object=sign%3Bkey%20%C3%BC;id=%01%AB;type=private\
+             ?module-name=softhsm&module-path=/usr/lib/a%26b%3D.so&pin-source=file:/run/pin?x"
+        );
+        assert!(!shown.contains("1234"));
+        let back = Pkcs11Uri::parse(&shown).unwrap();
+        let mut without_pin = u.clone();
+        without_pin.pin_value = None;
+        assert_eq!(back, without_pin);
+        assert_eq!(back.to_string(), shown);
+        assert_eq!(Pkcs11Uri::default().to_string(), "pkcs11:");
+        let only_query = Pkcs11Uri::parse("pkcs11:?pin-source=%2Fp").unwrap();
+        assert_eq!(only_query.to_string(), "pkcs11:?pin-source=/p");
     }
 }
